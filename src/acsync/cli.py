@@ -1,0 +1,326 @@
+"""The command line: the only place that turns exceptions into words and exit codes.
+
+Exit status: 0 success, 1 runtime failure, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from acsync import __version__
+from acsync.clock import utcnow
+from acsync.config import Settings, config_path, load_config
+from acsync.core.timefmt import parse_instant
+from acsync.errors import AcsyncError, ConfigError
+from acsync.output import render_csv, render_json, render_table, render_toml
+from acsync.store import Store
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+@dataclass
+class Context:
+    config_option: str | None
+    db_option: str | None
+    _settings: Settings | None = field(default=None, init=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_config(config_path(self.config_option))
+        return self._settings
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.db_option or self.settings.store.path)
+
+    def store(self, readonly: bool = False) -> Store:
+        return Store.open(self.db_path, self.settings.store.busy_timeout, readonly=readonly)
+
+
+def fail(error: AcsyncError) -> NoReturn:
+    click.secho(f"error: {error}", fg="red", err=True)
+    if isinstance(error, ConfigError):
+        for problem in error.problems:
+            click.echo(f"  - {problem}", err=True)
+    sys.exit(error.exit_code)
+
+
+class Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AcsyncError as e:
+            fail(e)
+
+
+def parse_at(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--at") from None
+
+
+AT_OPTION = click.option(
+    "--at", "at_text", metavar="ISO", help="Evaluate at this instant (ISO 8601 with offset) instead of now."
+)
+
+
+def emit(text: str, output: str | None = None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_option",
+    metavar="PATH",
+    help="Config file (default: $ACSYNC_CONFIG or ./acsync.toml).",
+)
+@click.option(
+    "--db", "db_option", metavar="PATH", envvar="ACSYNC_DB", help="SQLite database (default: store.path)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log more (debug level).")
+@click.version_option(__version__, prog_name="acsync")
+@click.pass_context
+def cli(ctx: click.Context, config_option: str | None, db_option: str | None, verbose: bool) -> None:
+    """acsync: lead scoring for ActiveCampaign, kept in a local SQLite ledger.
+
+    Static and expiring points, inactivity rules, thresholds and segments, computed locally
+    from your contacts' activity and explainable entry by entry.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Context(config_option, db_option)
+
+
+@cli.command("check-config")
+@click.pass_obj
+def check_config(obj: Context) -> None:
+    """Validate the config and print the effective config (secrets masked).
+
+    Every problem is listed at once, each with its key, its value and what is allowed;
+    the exit status is then 2.
+    """
+    settings = obj.settings
+    click.echo(f"# effective config: {config_path(obj.config_option)} and ACSYNC_* environment")
+    click.echo(render_toml(settings.model_dump(mode="json", by_alias=True)), nl=False)
+
+
+@cli.command()
+@click.argument("source", metavar="FILE|-", type=click.File("r", encoding="utf-8"))
+@click.pass_obj
+def ingest(obj: Context, source: Any) -> None:
+    """Load normalized events from a JSON Lines file (or - for standard input).
+
+    Each line is one event: {"type", "contact_id" or "email", "at", ...}. A bad line is reported
+    with its line number and reason and never stops the good ones; the exit status is 1 if any
+    line was rejected. Events already stored (same identity) are counted as duplicates.
+    """
+    from acsync.jobs.ingest import ingest_lines
+
+    name = "stdin" if source.name == "<stdin>" else Path(source.name).name
+    with obj.store() as store:
+        report = ingest_lines(store, source, f"file:{name}", utcnow())
+    for r in report.rejected[:50]:
+        click.echo(f"line {r.line}: {r.reason}", err=True)
+    if len(report.rejected) > 50:
+        click.echo(f"... and {len(report.rejected) - 50} more rejected lines", err=True)
+    click.echo(
+        f"read {report.read}, new {report.new}, duplicate {report.duplicate}, rejected {len(report.rejected)}"
+    )
+    if report.rejected:
+        sys.exit(1)
+
+
+@cli.command()
+@AT_OPTION
+@click.option("--full", is_flag=True, help="Rebuild every ledger, not only the contacts that changed.")
+@click.pass_obj
+def score(obj: Context, at_text: str | None, full: bool) -> None:
+    """Recompute ledgers, scores and wanted tags.
+
+    Only contacts with new events, or whose score changes by itself by now (an expiry, an
+    inactivity episode), are recomputed; a changed ruleset rebuilds everything. Running it
+    twice changes nothing.
+    """
+    from acsync.jobs.score import score as run_score
+
+    settings = obj.settings
+    now = parse_at(at_text) or utcnow()
+    with obj.store() as store:
+        report = run_score(store, settings.ruleset(), settings.fingerprints(), now, full=full)
+    click.echo(
+        f"scored at {report.at.isoformat()}: ledgers rebuilt {report.rebuilt}, "
+        f"contacts evaluated {report.evaluated}, changed {report.changed}"
+    )
+
+
+def _warn_stale(store: Store, now: datetime) -> None:
+    from acsync.store.read import stale_contacts
+
+    stale = stale_contacts(store.conn, now)
+    if stale:
+        click.secho(
+            f"warning: {stale} contact(s) have changes not yet scored; run `acsync score` first",
+            fg="yellow",
+            err=True,
+        )
+
+
+@cli.command()
+@click.argument("contact", metavar="CONTACT")
+@AT_OPTION
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
+    """Every ledger entry behind a contact's scores. CONTACT is an e-mail or an AC contact id."""
+    from acsync.reports.explain import explain as build
+    from acsync.store.read import find_contact
+
+    settings = obj.settings
+    now = parse_at(at_text) or utcnow()
+    with obj.store(readonly=True) as store:
+        info = find_contact(store.conn, contact)
+        if info is None:
+            raise AcsyncError(f"no contact with e-mail or AC id {contact!r} in {store.path}")
+        _warn_stale(store, now)
+        data = build(store.conn, settings.ruleset(), info, now)
+    if fmt == "json":
+        emit(render_json(data))
+        return
+    scores = ", ".join(f"{k} {v}" for k, v in data["scores"].items())
+    tags = ", ".join(data["tags"]) or "none"
+    title = f"{info.label} at {data['at']}: {scores}; segment {data['segment'] or '-'}; tags {tags}"
+    headers = ["score", "rule", "kind", "points", "value", "awarded_at", "expires_at", "counts", "event"]
+    rows = [[e[h] for h in headers] for e in data["entries"]]
+    emit(render_table(title, headers, rows))
+
+
+@cli.group(cls=Group)
+def report() -> None:
+    """Read-only reports from the local database (it is opened read-only)."""
+
+
+def _format_rows(
+    fmt: str, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], data: Any
+) -> str:
+    if fmt == "json":
+        return render_json(data)
+    if fmt == "csv":
+        return render_csv(headers, rows)
+    return render_table(title, headers, rows)
+
+
+@report.command("contacts")
+@AT_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.pass_obj
+def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | None) -> None:
+    """Every contact with its scores, wanted tags and segment.
+
+    Without --at: the stored state, as last computed by `acsync score`. With --at: every ledger
+    evaluated at that instant.
+    """
+    from acsync.reports.contacts import contacts_report
+
+    settings = obj.settings
+    at = parse_at(at_text)
+    ruleset = settings.ruleset()
+    with obj.store(readonly=True) as store:
+        if at is None:
+            _warn_stale(store, utcnow())
+        rows = contacts_report(store.conn, ruleset, at)
+    names = [s.name for s in ruleset.scores]
+    headers = ["contact_id", "email", *names, "segment", "tags"]
+    table = [
+        [r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, " ".join(r.tags)] for r in rows
+    ]
+    when = "now (stored)" if at is None else at.isoformat()
+    emit(
+        _format_rows(fmt, f"{len(rows)} contacts, {when}", headers, table, [r.as_json() for r in rows]),
+        output,
+    )
+
+
+@cli.command()
+@click.option(
+    "--rules",
+    "rules_path",
+    required=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A config file whose ruleset to try (its scores, rules, inactivity, thresholds, segments).",
+)
+@AT_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_obj
+def simulate(obj: Context, rules_path: Path, at_text: str | None, fmt: str) -> None:
+    """Replay the stored events under another ruleset and list who would change.
+
+    Lists counts (score, segment, tag changes), then one row per changed contact. Writes nothing.
+    """
+    from acsync.jobs.simulate import simulate as run
+
+    current = obj.settings
+    other = load_config(rules_path)
+    now = parse_at(at_text) or utcnow()
+    with obj.store(readonly=True) as store:
+        sim = run(store.conn, current.ruleset(), other.ruleset(), now)
+    if fmt == "json":
+        emit(
+            render_json(
+                {
+                    "contacts": sim.contacts,
+                    "score_changes": sim.score_changes,
+                    "segment_changes": sim.segment_changes,
+                    "tag_changes": sim.tag_changes,
+                    "changes": [c.as_json() for c in sim.changes],
+                }
+            )
+        )
+        return
+    summary = (
+        f"{sim.contacts} contacts: {len(sim.changes)} would change "
+        f"(score {sim.score_changes}, segment {sim.segment_changes}, tags {sim.tag_changes})"
+    )
+    headers = ["contact_id", "email", "scores", "segment", "tags +", "tags -"]
+    rows = [
+        [
+            c.contact_id,
+            c.email,
+            "; ".join(f"{n} {a} → {b}" for n, (a, b) in c.scores.items()),
+            "" if c.segment is None else f"{c.segment[0] or '-'} → {c.segment[1] or '-'}",
+            " ".join(c.tags_added),
+            " ".join(c.tags_removed),
+        ]
+        for c in sim.changes
+    ]
+    if fmt == "csv":
+        emit(render_csv(headers, rows))
+    else:
+        click.echo(summary)
+        if rows:
+            emit(render_table(None, headers, rows))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="acsync")
+

@@ -1,0 +1,417 @@
+"""Configuration: one TOML file plus ``ACSYNC_<SECTION>__<KEY>`` environment overrides.
+
+``load_config`` validates everything at once and raises ``ConfigError`` with one line per
+problem (its key, the value and what is allowed). Unknown keys are errors: a typo must not
+silently disable a rule. ``Settings.ruleset()`` turns the validated config into the core's
+plain ``Ruleset``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+from acsync.core import rules as core
+from acsync.core.durations import Duration, parse_duration
+from acsync.core.event import ATTRIBUTES, EVENT_TYPES
+from acsync.errors import ConfigError
+
+ENV_PREFIX = "ACSYNC_"
+DEFAULT_PATH = "acsync.toml"
+# Environment variables of acsync's own that are not config keys.
+OWN_ENV = {"ACSYNC_CONFIG", "ACSYNC_DB"}
+
+# The environment a validation reads: os.environ unless a caller (a test) passes its own.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("acsync_environ", default=None)
+
+
+class _Environment(EnvSettingsSource):
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get()
+        return parse_env_vars(
+            os.environ if environ is None else environ,
+            self.case_sensitive,
+            self.env_ignore_empty,
+            self.env_parse_none_str,
+        )
+
+
+DurationField = Annotated[Duration, PlainValidator(parse_duration), PlainSerializer(str)]
+
+
+def _event_types(value: Any) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(x, str) for x in items):
+        raise ValueError("expected an event type or a list of them")
+    unknown = [x for x in items if x not in EVENT_TYPES]
+    if unknown:
+        raise ValueError(f"unknown event type {unknown[0]!r}; allowed: {', '.join(sorted(EVENT_TYPES))}")
+    return items
+
+
+EventTypes = Annotated[list[str], PlainValidator(_event_types)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ScoreConfig(_Section):
+    name: str = Field(min_length=1)
+    field: str | None = None
+    floor: float | None = None
+    cap: float | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> ScoreConfig:
+        if self.floor is not None and self.cap is not None and self.floor > self.cap:
+            raise ValueError(f"floor ({self.floor}) must not be above cap ({self.cap})")
+        return self
+
+
+class MatchConfig(_Section):
+    campaign: str | None = None
+    url: str | None = None
+    tag: str | None = None
+    form: str | None = None
+    list: str | None = None
+    name: str | None = None
+    min_value: float | None = None
+
+    def build(self) -> core.Match:
+        globs = {a: getattr(self, a) for a in ATTRIBUTES if getattr(self, a) is not None}
+        return core.Match(globs, self.min_value)
+
+
+class MaxConfig(_Section):
+    count: PositiveInt
+    within: DurationField
+
+
+class RuleConfig(_Section):
+    name: str = Field(min_length=1)
+    score: str | None = None
+    on: EventTypes
+    points: float
+    match: MatchConfig = MatchConfig()
+    once: bool = False
+    once_per: Literal["campaign", "url", "tag", "form", "list", "name"] | None = None
+    max: MaxConfig | None = None
+    expires_after: DurationField | None = None
+    half_life: DurationField | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleConfig:
+        if self.half_life is not None and self.half_life.is_calendar:
+            raise ValueError("half_life must be in s, min, h, d or w (a month has no fixed length)")
+        if self.once and (self.once_per or self.max):
+            raise ValueError("once = true already allows one award ever; drop once_per / max")
+        return self
+
+
+class InactivityConfig(_Section):
+    name: str = Field(min_length=1)
+    score: str | None = None
+    without: EventTypes
+    for_: DurationField = Field(alias="for")
+    match: MatchConfig = MatchConfig()
+    tag: str | None = None
+    points: float = 0
+    penalty_lasts: DurationField | None = None
+    reset: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InactivityConfig:
+        if self.reset and self.points:
+            raise ValueError("choose points (a penalty) or reset = true, not both")
+        if self.penalty_lasts is not None and not self.points:
+            raise ValueError("penalty_lasts needs points (the penalty)")
+        if not (self.reset or self.points or self.tag):
+            raise ValueError("an inactivity rule needs points, reset = true or a tag")
+        return self
+
+
+class ThresholdConfig(_Section):
+    name: str = Field(min_length=1)
+    score: str | None = None
+    at_least: float
+    release_below: float | None = None
+    tag: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> ThresholdConfig:
+        if self.release_below is not None and self.release_below > self.at_least:
+            raise ValueError(
+                f"release_below ({self.release_below}) must not be above at_least ({self.at_least})"
+            )
+        return self
+
+
+class SegmentConfig(_Section):
+    name: str = Field(min_length=1)
+    min: float
+    score: str | None = None
+
+
+class ContentConfig(_Section):
+    name: str = Field(min_length=1)
+    on: EventTypes | None = None
+    match: MatchConfig = MatchConfig()
+
+
+class StoreConfig(_Section):
+    path: str = "acsync.db"
+    busy_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for a lock")
+
+
+SECTIONS = ("scores", "rules", "inactivity", "thresholds", "segments", "content", "store")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    scores: list[ScoreConfig] = [ScoreConfig(name="lead_score", floor=0)]
+    rules: list[RuleConfig] = []
+    inactivity: list[InactivityConfig] = []
+    thresholds: list[ThresholdConfig] = []
+    segments: list[SegmentConfig] = []
+    content: list[ContentConfig] = []
+    store: StoreConfig = StoreConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file, which arrives as init arguments.
+        return _Environment(settings_cls), init_settings
+
+    def fingerprints(self) -> core.Fingerprints:
+        dump = self.model_dump(mode="json", by_alias=True)
+        ledger = {"rules": dump["rules"], "inactivity": dump["inactivity"]}
+        ledger["scores"] = [s["name"] for s in dump["scores"]]
+        scores = {k: dump[k] for k in ("scores", "rules", "inactivity", "thresholds", "segments")}
+        return core.Fingerprints(_digest(ledger), _digest(scores))
+
+    def ruleset(self) -> core.Ruleset:
+        default = self.scores[0].name
+
+        def sc(name: str | None) -> str:
+            return name or default
+
+        return core.Ruleset(
+            scores=tuple(core.ScoreDef(s.name, s.field, s.floor, s.cap) for s in self.scores),
+            rules=tuple(
+                core.Rule(
+                    name=r.name,
+                    score=sc(r.score),
+                    on=frozenset(r.on),
+                    points=r.points,
+                    match=r.match.build(),
+                    once=r.once,
+                    once_per=r.once_per,
+                    max_count=r.max.count if r.max else None,
+                    max_within=r.max.within if r.max else None,
+                    expires_after=r.expires_after,
+                    half_life=_fixed(r.half_life),
+                )
+                for r in self.rules
+            ),
+            inactivity=tuple(
+                core.Inactivity(
+                    name=i.name,
+                    score=sc(i.score),
+                    without=frozenset(i.without),
+                    for_=i.for_,
+                    match=i.match.build(),
+                    tag=i.tag,
+                    points=i.points,
+                    penalty_lasts=i.penalty_lasts,
+                    reset=i.reset,
+                )
+                for i in self.inactivity
+            ),
+            thresholds=tuple(
+                core.Threshold(
+                    t.name,
+                    sc(t.score),
+                    t.at_least,
+                    t.at_least if t.release_below is None else t.release_below,
+                    t.tag,
+                )
+                for t in self.thresholds
+            ),
+            segments=tuple(core.Segment(s.name, s.min, sc(s.score)) for s in self.segments),
+            content=tuple(
+                core.ContentType(c.name, frozenset(c.on or ()), c.match.build()) for c in self.content
+            ),
+        )
+
+
+def _digest(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _fixed(d: Duration | None) -> timedelta | None:
+    return None if d is None else d.fixed
+
+
+def config_path(explicit: str | None) -> Path:
+    return Path(explicit or os.environ.get("ACSYNC_CONFIG") or DEFAULT_PATH)
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge and validate; raise ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    if not path.is_file():
+        raise ConfigError(
+            f"no config file at {path}",
+            ["copy config.example.toml to acsync.toml and edit it, or pass --config PATH"],
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML", [str(e)]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {path}", [str(e)]) from None
+    return validate(data, environ, source=str(path))
+
+
+def validate(data: dict[str, Any], environ: Mapping[str, str], source: str = "config") -> Settings:
+    problems = _unknown_env(environ) + _reference_problems(data)
+    settings: Settings | None = None
+    try:
+        settings = _with_env(environ, data)
+    except ValidationError as e:
+        problems = [_describe(err, data) for err in e.errors()] + problems
+    if problems or settings is None:
+        raise ConfigError(f"{source} has {len(problems)} problem(s)", problems)
+    return settings
+
+
+def _with_env(environ: Mapping[str, str], data: dict[str, Any]) -> Settings:
+    token = _ENVIRON.set(environ)
+    try:
+        return Settings(**data)
+    finally:
+        _ENVIRON.reset(token)
+
+
+def _unknown_env(environ: Mapping[str, str]) -> list[str]:
+    out = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in OWN_ENV:
+            continue
+        section = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
+        if section not in SECTIONS:
+            out.append(
+                f"environment variable {name}: no config section {section!r}; sections: {', '.join(SECTIONS)}"
+            )
+    return out
+
+
+def _loc(loc: Iterable[int | str], data: Any) -> str:
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                out += f" ({node['name']!r})"
+        else:
+            out += f".{part}" if out else part
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _allowed(loc: tuple[int | str, ...]) -> list[str]:
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        model = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _describe(err: Any, data: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    where = _loc(loc, data) or "(top level)"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed(loc)
+        hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+        return f"{where}: unknown key{hint}"
+    if err["type"] == "missing":
+        return f"{where}: required key is missing"
+    value = err.get("input")
+    shown = "" if isinstance(value, dict | list) or value is None else f" = {value!r}"
+    return f"{where}{shown}: {msg}"
+
+
+def _reference_problems(data: dict[str, Any]) -> list[str]:
+    """Cross-section checks, tolerant of malformed input (pydantic reports that)."""
+    problems: list[str] = []
+    scores = data.get("scores", [{"name": "lead_score"}])
+    names = [s.get("name") for s in scores if isinstance(s, dict)] if isinstance(scores, list) else []
+    if len(set(names)) != len(names):
+        problems.append("scores: score names must be unique")
+    rule_names: list[str] = []
+    for section in ("rules", "inactivity", "thresholds", "segments"):
+        items = data.get(section, [])
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            ref = item.get("score")
+            where = _loc((section, i), data)
+            if ref is None and len(names) > 1:
+                problems.append(f"{where}: name its score (one of {', '.join(map(str, names))})")
+            elif ref is not None and ref not in names:
+                problems.append(
+                    f"{where}.score = {ref!r}: no such score; defined: {', '.join(map(str, names))}"
+                )
+            if section in ("rules", "inactivity") and isinstance(item.get("name"), str):
+                if item["name"] in rule_names:
+                    problems.append(f"{where}: another rule is named {item['name']!r}; names must be unique")
+                rule_names.append(item["name"])
+    return problems

@@ -1,0 +1,1 @@
+"""Read-only reports over the local database."""

@@ -1,0 +1,86 @@
+"""Named migrations. Never edit an applied one: add a new one below it."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("acsync")
+
+
+@migrations(name="0001_initial")
+def initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            ac_id TEXT UNIQUE,              -- the ActiveCampaign contact id, once known
+            email TEXT,                     -- lower-cased
+            created_at TEXT,                -- when AC created it (UTC), when known
+            dirty INTEGER NOT NULL DEFAULT 1,   -- its ledger must be rebuilt
+            next_change_at TEXT             -- when its scores or tags next change by themselves
+        );
+        CREATE INDEX contacts_email ON contacts(email);
+        CREATE INDEX contacts_dirty ON contacts(dirty) WHERE dirty = 1;
+        CREATE INDEX contacts_next_change ON contacts(next_change_at);
+
+        CREATE TABLE events (
+            contact INTEGER NOT NULL REFERENCES contacts(id),
+            at TEXT NOT NULL,
+            key TEXT NOT NULL,
+            type TEXT NOT NULL,
+            campaign TEXT, url TEXT, tag TEXT, form TEXT, list TEXT, name TEXT, value REAL,
+            source TEXT NOT NULL,           -- file, webhook, api, ...
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (contact, at, key)
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX events_key ON events(key);
+        CREATE INDEX events_type_at ON events(type, at);
+
+        CREATE TABLE ledger (
+            contact INTEGER NOT NULL,
+            score TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            ref TEXT NOT NULL,              -- event key, or episode@<start>
+            kind TEXT NOT NULL,             -- award, penalty, reset, flag
+            points REAL NOT NULL,
+            awarded_at TEXT NOT NULL,
+            expires_at TEXT,                -- counts on [awarded_at, expires_at)
+            half_life REAL,                 -- seconds
+            event TEXT,
+            tag TEXT,
+            ends_at TEXT,                   -- an inactivity episode's end
+            PRIMARY KEY (contact, score, rule, ref)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE scores (
+            contact INTEGER NOT NULL,
+            score TEXT NOT NULL,
+            value REAL NOT NULL,            -- clamped, before rounding
+            rounded INTEGER NOT NULL,       -- what AC gets and reports show
+            segment TEXT,
+            changed_at TEXT NOT NULL,       -- when `rounded` last changed
+            PRIMARY KEY (contact, score)
+        ) WITHOUT ROWID;
+        CREATE INDEX scores_rank ON scores(score, rounded);
+
+        CREATE TABLE score_history (
+            id INTEGER PRIMARY KEY,
+            contact INTEGER NOT NULL,
+            score TEXT NOT NULL,
+            at TEXT NOT NULL,
+            value INTEGER NOT NULL
+        );
+        CREATE INDEX score_history_contact ON score_history(contact, score, at);
+
+        CREATE TABLE tag_state (
+            contact INTEGER NOT NULL,
+            tag TEXT NOT NULL,              -- a row means: acsync wants this tag on the contact
+            since TEXT NOT NULL,
+            reasons TEXT NOT NULL,          -- the rules that want it, comma-separated
+            PRIMARY KEY (contact, tag)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    )

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acsync.config import Settings, validate
+from acsync.core.event import Event, parse_event
+from acsync.core.rules import Ruleset
+from acsync.store import Store
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def at(days: float = 0, **kw: float) -> datetime:
+    return T0 + timedelta(days=days, **kw)
+
+
+def settings(data: dict[str, Any]) -> Settings:
+    return validate(data, {})
+
+
+def ruleset(**sections: Any) -> Ruleset:
+    return settings(sections).ruleset()
+
+
+def ev(type_: str, when: datetime, contact: str = "1", **attrs: Any) -> Event:
+    return parse_event({"type": type_, "contact_id": contact, "at": when.isoformat(), **attrs})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(tmp_path / "acsync.db")
+    yield s
+    s.close()
