@@ -26,7 +26,9 @@ def test_after(text: str, start: datetime, expected: datetime) -> None:
 
 
 def test_before_is_calendar_aware() -> None:
-    assert parse_duration("1mo").before(datetime(2026, 3, 31, tzinfo=UTC)) == datetime(2026, 2, 28, tzinfo=UTC)
+    assert parse_duration("1mo").before(datetime(2026, 3, 31, tzinfo=UTC)) == datetime(
+        2026, 2, 28, tzinfo=UTC
+    )
 
 
 def test_fixed_and_calendar() -> None:

@@ -89,7 +89,9 @@ def test_once_per_campaign() -> None:
     ],
 )
 def test_max_count_within(offsets_days: list[float], awarded: int) -> None:
-    rs = ruleset(rules=[{"name": "Visit", "on": "site_visit", "points": 1, "max": {"count": 2, "within": "7d"}}])
+    rs = ruleset(
+        rules=[{"name": "Visit", "on": "site_visit", "points": 1, "max": {"count": 2, "within": "7d"}}]
+    )
     events = [ev("site_visit", at(d), url=f"u{d}") for d in offsets_days]
     assert len(ledger(rs, events)) == awarded
 
@@ -98,7 +100,13 @@ def test_over_the_limit_uses_nothing_up() -> None:
     # The rejected event must not count as seen for once_per either.
     rs = ruleset(
         rules=[
-            {"name": "Click", "on": "click", "points": 1, "once_per": "url", "max": {"count": 1, "within": "1d"}}
+            {
+                "name": "Click",
+                "on": "click",
+                "points": 1,
+                "once_per": "url",
+                "max": {"count": 1, "within": "1d"},
+            }
         ]
     )
     events = [ev("click", at(0), campaign="1", url="a"), ev("click", at(0.5), campaign="2", url="b")]
@@ -231,7 +239,9 @@ def test_contact_with_no_activity_starts_from_first_known() -> None:
 def test_reset_drops_everything_awarded_before_its_start() -> None:
     rs = ruleset(
         rules=[OPEN, {"name": "Visit", "on": "site_visit", "points": 10}],
-        inactivity=[{"name": "No visit", "without": ["site_visit"], "for": "90d", "tag": "Inaktiv", "reset": True}],
+        inactivity=[
+            {"name": "No visit", "without": ["site_visit"], "for": "90d", "tag": "Inaktiv", "reset": True}
+        ],
     )
     events = [ev("site_visit", at(0), url="u"), ev("open", at(50), campaign="1")]
     assert score(rs, events, at(89)) == 15
@@ -250,7 +260,11 @@ def test_tag_named_by_several_rules_is_wanted_while_any_wants_it() -> None:
             {"name": "No visit", "without": ["site_visit"], "for": "90d", "tag": "Inaktiv", "reset": True},
         ]
     )
-    events = [ev("open", at(0), campaign="1"), ev("site_visit", at(0), url="u"), ev("open", at(100), campaign="2")]
+    events = [
+        ev("open", at(0), campaign="1"),
+        ev("site_visit", at(0), url="u"),
+        ev("open", at(100), campaign="2"),
+    ]
     s = state(rs, events, at(95))
     assert sorted(s.tags["Inaktiv"].reasons) == ["No opens", "No visit"]
     s = state(rs, events, at(101))  # the open ended "No opens"; "No visit" still holds
@@ -258,9 +272,18 @@ def test_tag_named_by_several_rules_is_wanted_while_any_wants_it() -> None:
 
 
 def test_inactivity_match_narrows_the_qualifying_activity() -> None:
-    rule = {"name": "No blog", "without": ["site_visit"], "for": "30d", "tag": "NoBlog", "match": {"url": "*/blog/*"}}
+    rule = {
+        "name": "No blog",
+        "without": ["site_visit"],
+        "for": "30d",
+        "tag": "NoBlog",
+        "match": {"url": "*/blog/*"},
+    }
     rs = ruleset(inactivity=[rule])
-    events = [ev("site_visit", at(0), url="https://x/blog/a"), ev("site_visit", at(20), url="https://x/pricing")]
+    events = [
+        ev("site_visit", at(0), url="https://x/blog/a"),
+        ev("site_visit", at(20), url="https://x/pricing"),
+    ]
     assert "NoBlog" in state(rs, events, at(31)).tags
 
 
@@ -269,13 +292,17 @@ HOT = {"name": "Hot", "at_least": 30, "release_below": 20, "tag": "Hot Lead"}
 
 
 def test_threshold_hysteresis_and_re_arming() -> None:
-    rs = ruleset(rules=[{"name": "Visit", "on": "site_visit", "points": 10, "expires_after": "10d"}], thresholds=[HOT])
+    rs = ruleset(
+        rules=[{"name": "Visit", "on": "site_visit", "points": 10, "expires_after": "10d"}], thresholds=[HOT]
+    )
     events = [ev("site_visit", at(d), url=f"u{d}") for d in (0, 1, 2)]  # 30 from day 2
     assert "Hot Lead" not in state(rs, events, at(1)).tags
     assert state(rs, events, at(2)).tags["Hot Lead"].since == at(2)
     assert "Hot Lead" in state(rs, events, at(10)).tags  # 20: not below release_below
     assert "Hot Lead" not in state(rs, events, at(11)).tags  # 10: released
-    events += [ev("site_visit", at(d), url=f"v{d}") for d in (12, 13)]  # 10 + 20 = 30 at day 13? no: 20+... see below
+    events += [
+        ev("site_visit", at(d), url=f"v{d}") for d in (12, 13)
+    ]  # 10 + 20 = 30 at day 13? no: 20+... see below
     # day 12: visits of day 2 expired at 12 -> 10 (day 12) ; day 13 -> 20; not re-armed
     assert "Hot Lead" not in state(rs, events, at(13)).tags
     events.append(ev("site_visit", at(14), url="w"))
@@ -285,7 +312,9 @@ def test_threshold_hysteresis_and_re_arming() -> None:
 def test_threshold_is_read_off_the_timeline_not_the_scoring_moment() -> None:
     # The score dips below release_below only between two scoring runs: the tag was released,
     # and the "since" of the re-armed tag is the new crossing, whenever scoring looks.
-    rs = ruleset(rules=[{"name": "Visit", "on": "site_visit", "points": 10, "expires_after": "10d"}], thresholds=[HOT])
+    rs = ruleset(
+        rules=[{"name": "Visit", "on": "site_visit", "points": 10, "expires_after": "10d"}], thresholds=[HOT]
+    )
     events = [ev("site_visit", at(d), url=f"u{d}") for d in (0, 1, 2)]
     events += [ev("site_visit", at(d), url=f"x{d}") for d in (11.5, 12.5, 12.75)]
     # 30 from day 2; 20 at day 10 (held); 10 at day 11 (released); 20 at 11.5; 10 at 12; 20 at 12.5; 30 at 12.75
@@ -296,7 +325,9 @@ def test_threshold_is_read_off_the_timeline_not_the_scoring_moment() -> None:
 
 
 # --- segments -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("points", "segment"), [(0, "Cold"), (29, "Cold"), (30, "Warm"), (80, "Hot"), (-5, None)])
+@pytest.mark.parametrize(
+    ("points", "segment"), [(0, "Cold"), (29, "Cold"), (30, "Warm"), (80, "Hot"), (-5, None)]
+)
 def test_segments(points: int, segment: str | None) -> None:
     rs = ruleset(
         scores=[{"name": "lead_score"}],

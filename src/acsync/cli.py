@@ -323,4 +323,3 @@ def simulate(obj: Context, rules_path: Path, at_text: str | None, fmt: str) -> N
 
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="acsync")
-

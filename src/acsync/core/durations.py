@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 UNITS = ("s", "min", "h", "d", "w", "mo", "y")
@@ -22,6 +22,14 @@ ALLOWED = "a whole number and a unit, e.g. 90d, 3mo, 12h; units: s, min, h, d, w
 class Duration:
     amount: int
     unit: str
+    # The duration as a timedelta, or None for calendar units (months, years).
+    fixed: timedelta | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        seconds = _FIXED_SECONDS.get(self.unit)
+        object.__setattr__(
+            self, "fixed", None if seconds is None else timedelta(seconds=self.amount * seconds)
+        )
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
@@ -29,13 +37,6 @@ class Duration:
     @property
     def is_calendar(self) -> bool:
         return self.unit in ("mo", "y")
-
-    @property
-    def fixed(self) -> timedelta | None:
-        """The duration as a timedelta, or None for calendar units (months, years)."""
-        if self.is_calendar:
-            return None
-        return timedelta(seconds=self.amount * _FIXED_SECONDS[self.unit])
 
     def _months(self) -> int:
         return self.amount * (12 if self.unit == "y" else 1)

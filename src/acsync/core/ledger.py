@@ -15,16 +15,16 @@ from typing import NamedTuple
 
 from acsync.core.event import Event
 from acsync.core.rules import Inactivity, Ruleset
-from acsync.core.timefmt import iso
 
 AWARD, PENALTY, RESET, FLAG = "award", "penalty", "reset", "flag"
+EPISODE = "episode"  # the ref of inactivity entries: (rule, ref, awarded_at) is unique
 
 
 class Entry(NamedTuple):
     score: str
     rule: str
     kind: str  # award | penalty | reset | flag (an inactivity episode that only tags)
-    ref: str  # the event key (awards) or "episode@<start>" (inactivity): unique per rule
+    ref: str  # the event key (awards) or "episode"; unique per rule with awarded_at
     points: float
     awarded_at: datetime
     expires_at: datetime | None  # the entry counts on [awarded_at, expires_at)
@@ -64,52 +64,48 @@ def build_ledger(
 def awards(events: Sequence[Event], ruleset: Ruleset) -> list[Entry]:
     """One entry per matching event, within ``once``, ``once_per`` and ``max`` (in that order).
 
-    An event over a limit gives nothing and uses up nothing.
+    An event over a limit gives nothing and uses up nothing. (A hot path: plain loops.)
     """
     out: list[Entry] = []
     once_done: set[str] = set()
     seen: dict[str, set[str | None]] = {}
     windows: dict[str, deque[datetime]] = {}
     by_type = ruleset.rules_by_type
+    new = tuple.__new__
     for e in events:
         rules = by_type.get(e.type)
         if not rules:
             continue
+        at = e.at
         for r in rules:
-            if not r.match(e) or (r.once and r.name in once_done):
+            if (r.once and r.name in once_done) or not (r.match.always or r.match(e)):
                 continue
-            per_value = None
-            if r.once_per is not None:
-                per_value = getattr(e, r.once_per)
-                if per_value in seen.get(r.name, ()):
-                    continue
-            window = None
-            if r.max_count is not None and r.max_within is not None:
-                window = windows.setdefault(r.name, deque())
-                start = r.max_within.before(e.at)  # awards in (at - within, at] share a window
-                while window and window[0] <= start:
-                    window.popleft()
-                if len(window) >= r.max_count:
-                    continue
-            if r.once:
-                once_done.add(r.name)
-            if r.once_per is not None:
-                seen.setdefault(r.name, set()).add(per_value)
-            if window is not None:
-                window.append(e.at)
+            if r.limited:
+                per_value = None
+                if r.once_per is not None:
+                    per_value = getattr(e, r.once_per)
+                    if per_value in seen.get(r.name, ()):
+                        continue
+                window = None
+                if r.max_count is not None and r.max_within is not None:
+                    window = windows.setdefault(r.name, deque())
+                    start = r.max_within.before(at)  # awards in (at - within, at] share a window
+                    while window and window[0] <= start:
+                        window.popleft()
+                    if len(window) >= r.max_count:
+                        continue
+                if r.once:
+                    once_done.add(r.name)
+                if r.once_per is not None:
+                    seen.setdefault(r.name, set()).add(per_value)
+                if window is not None:
+                    window.append(at)
+            exp = r.expires_after
+            expires = None if exp is None else at + exp.fixed if exp.fixed is not None else exp.after(at)
             out.append(
-                Entry(
-                    r.score,
-                    r.name,
-                    AWARD,
-                    e.key,
-                    r.points,
-                    e.at,
-                    None if r.expires_after is None else r.expires_after.after(e.at),
-                    None if r.half_life is None else r.half_life.total_seconds(),
-                    e.key,
-                    None,
-                    None,
+                new(
+                    Entry,
+                    (r.score, r.name, AWARD, e.key, r.points, at, expires, r.half_life_s, e.key, None, None),
                 )
             )
     return out
@@ -124,15 +120,17 @@ def episodes(events: Sequence[Event], rule: Inactivity, first_known: datetime) -
     """
     out: list[Entry] = []
     anchor = first_known
+    start = rule.for_.after(anchor)
+    without, match = rule.without, rule.match
     for e in events:
-        if e.type not in rule.without or not rule.match(e):
+        if e.type not in without or not (match.always or match(e)):
             continue
-        start = rule.for_.after(anchor)
         if e.at > start:
             out.append(_episode(rule, start, e.at))
         if e.at > anchor:
             anchor = e.at
-    out.append(_episode(rule, rule.for_.after(anchor), None))
+            start = rule.for_.after(anchor)
+    out.append(_episode(rule, start, None))
     return out
 
 
@@ -148,7 +146,7 @@ def _episode(rule: Inactivity, start: datetime, end: datetime | None) -> Entry:
         rule.score,
         rule.name,
         kind,
-        f"episode@{iso(start)}",
+        EPISODE,
         points,
         start,
         expires,

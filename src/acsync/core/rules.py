@@ -23,6 +23,7 @@ class Match:
     globs: Mapping[str, str] = field(default_factory=dict)
     min_value: float | None = None
     _compiled: tuple[tuple[str, re.Pattern[str]], ...] = field(init=False, repr=False)
+    always: bool = field(init=False, repr=False)  # no filters: every event matches
 
     def __post_init__(self) -> None:
         compiled = tuple(
@@ -30,6 +31,7 @@ class Match:
             for attr, glob in sorted(self.globs.items())
         )
         object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "always", not compiled and self.min_value is None)
 
     def __call__(self, e: Event) -> bool:
         for attr, pattern in self._compiled:
@@ -56,6 +58,12 @@ class Rule:
     max_within: Duration | None = None
     expires_after: Duration | None = None
     half_life: timedelta | None = None
+    limited: bool = field(init=False, repr=False, compare=False)  # once, once_per or max
+    half_life_s: float | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limited", bool(self.once or self.once_per or self.max_count))
+        object.__setattr__(self, "half_life_s", self.half_life.total_seconds() if self.half_life else None)
 
 
 @dataclass(frozen=True)

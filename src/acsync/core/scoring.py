@@ -18,7 +18,7 @@ from acsync.core.rules import Ruleset, ScoreDef, Threshold
 
 def round_score(x: float) -> int:
     """Whole numbers, half away from zero (2.5 → 3, −2.5 → −3)."""
-    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+    return int(x + 0.5) if x >= 0 else -int(0.5 - x)
 
 
 def clamp(x: float, sdef: ScoreDef) -> float:
@@ -30,9 +30,35 @@ def clamp(x: float, sdef: ScoreDef) -> float:
 
 
 def raw_score(entries: Sequence[Entry], t: datetime) -> float:
-    """The unclamped sum at ``t`` (entries of one score)."""
-    reset = max((e.awarded_at for e in entries if e.kind == RESET and e.awarded_at <= t), default=None)
-    return sum(e.value(t) for e in entries if reset is None or e.awarded_at >= reset)
+    """The unclamped sum at ``t`` (entries of one score). A hot path: plain loops."""
+    reset = None
+    for e in entries:
+        if e.kind == RESET and e.awarded_at <= t and (reset is None or e.awarded_at > reset):
+            reset = e.awarded_at
+    total = 0.0
+    for e in entries:
+        awarded, expires = e.awarded_at, e.expires_at
+        if awarded <= t and (expires is None or t < expires) and (reset is None or awarded >= reset):
+            total += _decayed(e, t) if e.half_life else e.points
+    return total
+
+
+def contributions(entries: Sequence[Entry], t: datetime) -> list[tuple[bool, float]]:
+    """For each entry: does it count at ``t``, and what is it worth (resets applied per score)."""
+    resets: dict[str, datetime] = {}
+    for e in entries:
+        if (
+            e.kind == RESET
+            and e.awarded_at <= t
+            and (e.score not in resets or e.awarded_at > resets[e.score])
+        ):
+            resets[e.score] = e.awarded_at
+    out = []
+    for e in entries:
+        reset = resets.get(e.score)
+        counts = e.counts(t) and (reset is None or e.awarded_at >= reset)
+        out.append((counts, e.value(t) if counts else 0.0))
+    return out
 
 
 def _left_raw(entries: Sequence[Entry], t: datetime) -> float:
@@ -135,16 +161,19 @@ class ContactScore:
 
 
 def evaluate(entries: Sequence[Entry], ruleset: Ruleset, t: datetime) -> ContactScore:
-    by_score: dict[str, list[Entry]] = {s.name: [] for s in ruleset.scores}
-    for e in entries:
-        by_score.setdefault(e.score, []).append(e)
+    by_score: dict[str, Sequence[Entry]]
+    if len(ruleset.scores) == 1:
+        by_score = {ruleset.scores[0].name: entries}
+    else:
+        by_score = {s.name: [e for e in entries if e.score == s.name] for s in ruleset.scores}
     values: dict[str, float] = {}
     samples: dict[str, list[tuple[datetime, float]]] = {}
     for sdef in ruleset.scores:
         mine = by_score[sdef.name]
-        if ruleset.thresholds or any(e.half_life for e in mine):
-            samples[sdef.name] = timeline(mine, sdef, t)
         values[sdef.name] = clamp(raw_score(mine, t), sdef)
+        lowest = min((th.at_least for th in ruleset.thresholds if th.score == sdef.name), default=None)
+        if lowest is not None and _ceiling(mine, sdef, t) >= lowest - 0.5:
+            samples[sdef.name] = timeline(mine, sdef, t)
     rounded = {name: round_score(v) for name, v in values.items()}
     tags: dict[str, WantedTag] = {}
     for e in entries:
@@ -161,6 +190,11 @@ def evaluate(entries: Sequence[Entry], ruleset: Ruleset, t: datetime) -> Contact
         tags,
         next_change(entries, t),
     )
+
+
+def _ceiling(entries: Sequence[Entry], sdef: ScoreDef, t: datetime) -> float:
+    """No score up to ``t`` was ever above this: a cheap test that a threshold was never reached."""
+    return clamp(sum(e.points for e in entries if e.points > 0 and e.awarded_at <= t), sdef)
 
 
 def _want(tags: dict[str, WantedTag], tag: str, since: datetime, reason: str) -> None:
@@ -182,7 +216,13 @@ def next_change(entries: Iterable[Entry], t: datetime) -> datetime | None:
     for e in entries:
         if e.half_life and e.counts(t):
             return t
-        for x in (e.awarded_at, e.expires_at, e.ends_at):
-            if x is not None and x > t and (best is None or x < best):
-                best = x
+        x = e.awarded_at
+        if x > t and (best is None or x < best):
+            best = x
+        x = e.expires_at  # type: ignore[assignment]
+        if x is not None and x > t and (best is None or x < best):
+            best = x
+        x = e.ends_at  # type: ignore[assignment]
+        if x is not None and x > t and (best is None or x < best):
+            best = x
     return best

@@ -41,7 +41,7 @@ def ingest_lines(store: Store, lines: Iterable[str], source: str, now: datetime)
     received_at = iso(now)
     numbered = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
     for batch in batched(numbered, BATCH):
-        with store.db.atomic():
+        with store.write():
             contacts = Contacts(store.conn)
             touched: set[int] = set()
             for number, line in batch:

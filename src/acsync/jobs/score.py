@@ -4,25 +4,38 @@ Work is chosen from the store, not from the clock: a contact is rebuilt when it 
 events, or the rules changed) and re-evaluated when it is rebuilt or its ``next_change_at`` has
 come. Contacts are processed in chunks, one transaction each, so a killed run keeps what it
 finished and the next run picks up the rest. Running it twice changes nothing.
+
+A chunk is first *computed* from what is committed (events or stored ledgers in, ledger rows
+and contact states out), then *applied* in one write transaction. ``dirty`` is a generation
+counter: a contact that gained events while its chunk was computed stays dirty for the next
+run. Large runs process chunks in worker processes, one per core, each with its own
+connection; SQLite serializes their write transactions while the others compute.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing import get_context
+from typing import NamedTuple
 
 from acsync.core.ledger import Entry, build_ledger
 from acsync.core.rules import Fingerprints, Ruleset
-from acsync.core.scoring import ContactScore, evaluate
+from acsync.core.scoring import evaluate
 from acsync.core.timefmt import from_iso, iso
 from acsync.iters import batched
 from acsync.store import Store
 from acsync.store.events import events_by_contact, ledger_by_contact, ledger_rows, write_ledgers
 
 CHUNK = 2000
+PARALLEL_FROM = 20_000  # contacts: below this, starting workers costs more than it saves
+
+Todo = tuple[int, int, str | None]  # contact id, dirty generation (0: clean), created_at
 
 
 @dataclass
@@ -32,10 +45,40 @@ class ScoreReport:
     evaluated: int = 0  # contacts whose scores were evaluated
     changed: int = 0  # contacts whose rounded score, segment or wanted tags changed
 
+    def add(self, other: ScoreReport) -> None:
+        self.rebuilt += other.rebuilt
+        self.evaluated += other.evaluated
+        self.changed += other.changed
+
+
+class State(NamedTuple):
+    """A contact's evaluated state, in the stored forms."""
+
+    contact: int
+    values: dict[str, float]
+    rounded: dict[str, int]
+    segments: dict[str, str | None]
+    tags: dict[str, tuple[str, str]]  # tag → since, reasons
+    next_change: str | None
+
+
+@dataclass
+class Computed:
+    rebuilt: list[int]
+    ledger: list[tuple[object, ...]]
+    states: list[State]
+
 
 def score(
-    store: Store, ruleset: Ruleset, fingerprints: Fingerprints, now: datetime, *, full: bool = False
+    store: Store,
+    ruleset: Ruleset,
+    fingerprints: Fingerprints,
+    now: datetime,
+    *,
+    full: bool = False,
+    workers: int | None = None,
 ) -> ScoreReport:
+    """``workers``: processes that share the chunks (default: one per core on large runs)."""
     conn = store.conn
     report = ScoreReport(now)
     at = iso(now)
@@ -44,71 +87,110 @@ def score(
     evaluate_all = (
         rebuild_all or store.get_meta("score_rules") != fingerprints.scores or last is None or at < last
     )
-    with store.db.atomic():
+    with store.write():
         if rebuild_all:
             conn.execute("UPDATE contacts SET dirty = 1 WHERE dirty = 0")
         if evaluate_all:
             names = json.dumps([s.name for s in ruleset.scores])
             conn.execute("DELETE FROM scores WHERE score NOT IN (SELECT value FROM json_each(?))", [names])
-    todo = conn.execute(
-        "SELECT id, dirty, created_at FROM contacts WHERE ? OR dirty = 1 OR next_change_at <= ? ORDER BY id",
+    todo: list[Todo] = conn.execute(
+        "SELECT id, dirty, created_at FROM contacts WHERE ? OR dirty > 0 OR next_change_at <= ? ORDER BY id",
         [evaluate_all, at],
     ).fetchall()
-    for chunk in batched(todo, CHUNK):
-        with store.db.atomic():
-            _chunk(conn, chunk, ruleset, now, report)
-    with store.db.atomic():
+    chunks = list(batched(todo, CHUNK))
+    if workers is None:
+        workers = min(len(chunks), os.cpu_count() or 1) if len(todo) >= PARALLEL_FROM else 0
+    if workers > 1:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),  # no fork: the daemon runs threads
+            initializer=_init_worker,
+            initargs=(str(store.path), store.busy_timeout, ruleset, now),
+        ) as pool:
+            for part in pool.map(_process_in_worker, chunks):
+                report.add(part)
+    else:
+        for chunk in chunks:
+            report.add(process(store, chunk, ruleset, now))
+    with store.write():
         store.set_meta("ledger_rules", fingerprints.ledger)
         store.set_meta("score_rules", fingerprints.scores)
         store.set_meta("scored_at", at)
     return report
 
 
-def _chunk(
-    conn: sqlite3.Connection,
-    chunk: Sequence[tuple[int, int, str | None]],
-    ruleset: Ruleset,
-    now: datetime,
-    report: ScoreReport,
-) -> None:
-    ids = [c for c, _, _ in chunk]
+def process(store: Store, chunk: Sequence[Todo], ruleset: Ruleset, now: datetime) -> ScoreReport:
+    """Compute one chunk from what is committed, then apply it in one write transaction."""
+    computed = compute(store.conn, chunk, ruleset, now)
+    report = ScoreReport(now)
+    with store.write() as conn:
+        _apply(conn, chunk, computed, iso(now), report)
+    return report
+
+
+def compute(conn: sqlite3.Connection, chunk: Sequence[Todo], ruleset: Ruleset, now: datetime) -> Computed:
+    """Ledgers for the dirty contacts of a chunk, and every contact's state at ``now``. Reads only."""
     dirty = [c for c, d, _ in chunk if d]
     created = {c: ca for c, _, ca in chunk}
     entries: dict[int, list[Entry]] = {}
+    rows: list[tuple[object, ...]] = []
     if dirty:
-        events = dict(events_by_contact(conn, dirty))
-        rows: list[tuple[object, ...]] = []
+        texts: dict[datetime, str] = {}
+        events = dict(events_by_contact(conn, dirty, texts))
         for c in dirty:
             ca = created[c]
             entries[c] = build_ledger(events.get(c, []), ruleset, None if ca is None else from_iso(ca))
-            rows.extend(ledger_rows(c, entries[c]))
-        conn.execute(
-            "DELETE FROM ledger WHERE contact IN (SELECT value FROM json_each(?))",
-            [json.dumps(dirty)],
-        )
-        write_ledgers(conn, rows)
-        report.rebuilt += len(dirty)
+            rows.extend(ledger_rows(c, entries[c], texts))
     clean = [c for c, d, _ in chunk if not d]
     if clean:
         entries.update(ledger_by_contact(conn, clean))
-    previous = _previous(conn, ids)
-    at = iso(now)
-    for c in ids:
-        state = evaluate(entries.get(c, []), ruleset, now)
-        if _store_state(conn, c, state, previous.get(c), at):
-            report.changed += 1
-        nxt = state.next_change
-        conn.execute(
-            "UPDATE contacts SET dirty = 0, next_change_at = ? WHERE id = ?",
-            [None if nxt is None else iso(nxt), c],
-        )
-    report.evaluated += len(ids)
+    states = []
+    for c, _, _ in chunk:
+        s = evaluate(entries.get(c, []), ruleset, now)
+        tags = {tag: (iso(w.since), ",".join(w.reasons)) for tag, w in s.tags.items()}
+        nxt = None if s.next_change is None else iso(s.next_change)
+        states.append(State(c, s.values, s.rounded, s.segments, tags, nxt))
+    return Computed(dirty, rows, states)
 
 
-@dataclass
-class _Previous:
+# --- worker processes ---------------------------------------------------------------------------
+_worker: tuple[Store, Ruleset, datetime] | None = None
+
+
+def _init_worker(path: str, busy_timeout: float, ruleset: Ruleset, now: datetime) -> None:
+    global _worker
+    _worker = (Store.open(path, busy_timeout), ruleset, now)
+
+
+def _process_in_worker(chunk: Sequence[Todo]) -> ScoreReport:
+    assert _worker is not None
+    store, ruleset, now = _worker
+    return process(store, chunk, ruleset, now)
+
+
+# --- the writer ---------------------------------------------------------------------------------
+class _Previous(NamedTuple):
     scores: dict[str, tuple[float, int, str | None, str]]  # name → value, rounded, segment, changed_at
     tags: dict[str, tuple[str, str]]  # tag → since, reasons
+
+
+def _apply(
+    conn: sqlite3.Connection, chunk: Sequence[Todo], computed: Computed, at: str, report: ScoreReport
+) -> None:
+    if computed.rebuilt:
+        conn.execute(
+            "DELETE FROM ledger WHERE contact IN (SELECT value FROM json_each(?))",
+            [json.dumps(computed.rebuilt)],
+        )
+        write_ledgers(conn, computed.ledger)
+        report.rebuilt += len(computed.rebuilt)
+    previous = _previous(conn, [c for c, _, _ in chunk])
+    writes = _Writes(at)
+    for state, (_, seen, _) in zip(computed.states, chunk, strict=True):
+        if writes.add(state, previous.get(state.contact), seen):
+            report.changed += 1
+    writes.flush(conn)
+    report.evaluated += len(computed.states)
 
 
 def _previous(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, _Previous]:
@@ -129,38 +211,61 @@ def _previous(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, _Previo
     return out
 
 
-def _store_state(
-    conn: sqlite3.Connection, c: int, state: ContactScore, prev: _Previous | None, at: str
-) -> bool:
-    """Write what differs from the stored state; True when something users see changed."""
-    prev = prev or _Previous({}, {})
-    visible = False
-    for name, value in state.values.items():
-        rounded, segment = state.rounded[name], state.segments[name]
-        old = prev.scores.get(name)
-        if old is not None and old[:3] == (value, rounded, segment):
-            continue
-        changed_at = at if old is None or old[1] != rounded else old[3]
-        if old is None or old[1] != rounded:
-            conn.execute(
-                "INSERT INTO score_history (contact, score, at, value) VALUES (?, ?, ?, ?)",
-                [c, name, at, rounded],
-            )
-        visible = visible or old is None or old[1:3] != (rounded, segment)
-        conn.execute(
+@dataclass
+class _Writes:
+    """What a chunk changes, written with one statement per table."""
+
+    at: str
+    scores: list[tuple[object, ...]] = field(default_factory=list)
+    history: list[tuple[object, ...]] = field(default_factory=list)
+    tags: list[tuple[object, ...]] = field(default_factory=list)
+    untags: list[tuple[object, ...]] = field(default_factory=list)
+    contacts: list[tuple[object, ...]] = field(default_factory=list)
+
+    def add(self, state: State, prev: _Previous | None, seen: int) -> bool:
+        """Record what differs from the stored state; True when something users see changed.
+
+        ``seen`` is the dirty generation the state was computed from."""
+        c = state.contact
+        prev = prev or _Previous({}, {})
+        visible = False
+        for name, value in state.values.items():
+            rounded, segment = state.rounded[name], state.segments[name]
+            old = prev.scores.get(name)
+            if old is not None and old[:3] == (value, rounded, segment):
+                continue
+            moved = old is None or old[1] != rounded
+            if moved:
+                self.history.append((c, name, self.at, rounded))
+            visible = visible or moved or old is None or old[2] != segment
+            changed_at = self.at if moved or old is None else old[3]
+            self.scores.append((c, name, value, rounded, segment, changed_at))
+        for tag in prev.tags.keys() - state.tags.keys():
+            self.untags.append((c, tag))
+            visible = True
+        for tag, (since, reasons) in state.tags.items():
+            if prev.tags.get(tag) != (since, reasons):
+                visible = visible or tag not in prev.tags
+                self.tags.append((c, tag, since, reasons))
+        self.contacts.append((state.next_change, c, seen))
+        return visible
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
             "INSERT OR REPLACE INTO scores (contact, score, value, rounded, segment, changed_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [c, name, value, rounded, segment, changed_at],
+            self.scores,
         )
-    wanted = {tag: (iso(w.since), ",".join(w.reasons)) for tag, w in state.tags.items()}
-    for tag in prev.tags.keys() - wanted.keys():
-        conn.execute("DELETE FROM tag_state WHERE contact = ? AND tag = ?", [c, tag])
-        visible = True
-    for tag, (since, reasons) in wanted.items():
-        if prev.tags.get(tag) != (since, reasons):
-            visible = visible or tag not in prev.tags
-            conn.execute(
-                "INSERT OR REPLACE INTO tag_state (contact, tag, since, reasons) VALUES (?, ?, ?, ?)",
-                [c, tag, since, reasons],
-            )
-    return visible
+        conn.executemany(
+            "INSERT INTO score_history (contact, score, at, value) VALUES (?, ?, ?, ?)", self.history
+        )
+        conn.executemany("DELETE FROM tag_state WHERE contact = ? AND tag = ?", self.untags)
+        conn.executemany(
+            "INSERT OR REPLACE INTO tag_state (contact, tag, since, reasons) VALUES (?, ?, ?, ?)", self.tags
+        )
+        # Clean only if no new events arrived since the chunk was read (the generation still matches).
+        conn.executemany(
+            "UPDATE contacts SET dirty = CASE dirty WHEN ?3 THEN 0 ELSE dirty END, next_change_at = ?1 "
+            "WHERE id = ?2",
+            self.contacts,
+        )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from acsync.core.rules import Ruleset
-from acsync.core.scoring import evaluate
+from acsync.core.scoring import contributions, evaluate
 from acsync.core.timefmt import iso, iso_or_none
 from acsync.store.read import ContactInfo, stored_ledger
 
@@ -30,11 +30,11 @@ def explain(conn: sqlite3.Connection, ruleset: Ruleset, contact: ContactInfo, at
                 "kind": e.kind,
                 "event": e.event,
                 "points": e.points,
-                "value": round(e.value(at), 4),
+                "value": round(value, 4),
                 "awarded_at": iso(e.awarded_at),
                 "expires_at": iso_or_none(e.expires_at),
-                "counts": e.counts(at),
+                "counts": counts,
             }
-            for e in entries
+            for e, (counts, value) in zip(entries, contributions(entries, at), strict=True)
         ],
     }

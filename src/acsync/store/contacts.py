@@ -67,7 +67,7 @@ class Contacts:
             self._set_email(contact, email)
         if created_at is not None:
             self.conn.execute(
-                "UPDATE contacts SET created_at = ?, dirty = 1 WHERE id = ? AND created_at IS NOT ?",
+                "UPDATE contacts SET created_at = ?, dirty = dirty + 1 WHERE id = ? AND created_at IS NOT ?",
                 [created_at, contact, created_at],
             )
         return contact
@@ -101,5 +101,5 @@ class Contacts:
         for table in ("ledger", "scores", "score_history", "tag_state"):
             self.conn.execute(f"DELETE FROM {table} WHERE contact = ?", [source])
         self.conn.execute("DELETE FROM contacts WHERE id = ?", [source])
-        self.conn.execute("UPDATE contacts SET dirty = 1 WHERE id = ?", [into])
+        self.conn.execute("UPDATE contacts SET dirty = dirty + 1 WHERE id = ?", [into])
         self._by_email = {k: v for k, v in self._by_email.items() if v != source}

@@ -7,10 +7,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from itertools import groupby
-from typing import Any
+from operator import itemgetter
 
 from acsync.core.event import Event
-from acsync.core.ledger import Entry
+from acsync.core.ledger import AWARD, Entry
 from acsync.core.timefmt import from_iso, iso
 
 _INSERT = """
@@ -51,36 +51,23 @@ def insert_event(conn: sqlite3.Connection, contact: int, e: Event, source: str, 
 
 def mark_dirty(conn: sqlite3.Connection, contacts: Sequence[int]) -> None:
     conn.execute(
-        "UPDATE contacts SET dirty = 1 WHERE id IN (SELECT value FROM json_each(?))",
+        "UPDATE contacts SET dirty = dirty + 1 WHERE id IN (SELECT value FROM json_each(?))",
         [json.dumps(list(contacts))],
     )
 
 
-_EVENT_COLUMNS = "contact, key, type, at, campaign, url, tag, form, list, name, value"
-
-
-def _event(row: Any) -> Event:
-    _c, key, type_, at, campaign, url, tag, form, list_, name, value = row
-    return Event(
-        key,
-        type_,
-        from_iso(at),
-        None,
-        None,
-        campaign,
-        url,
-        tag,
-        form,
-        list_,
-        name,
-        value,
-    )
+# In Event's field order, with the instant as text (converted below) and the contact last.
+_EVENT_COLUMNS = "key, type, at, NULL, NULL, campaign, url, tag, form, list, name, value, contact"
 
 
 def events_by_contact(
-    conn: sqlite3.Connection, contacts: Sequence[int] | None = None
+    conn: sqlite3.Connection, contacts: Sequence[int] | None = None, texts: dict[datetime, str] | None = None
 ) -> Iterator[tuple[int, list[Event]]]:
-    """(contact, its events sorted by (at, key)) for the given contacts, or all, by contact id."""
+    """(contact, its events sorted by (at, key)) for the given contacts, or all, by contact id.
+
+    ``texts``, when given, collects each instant's stored text (to write it back unformatted).
+    This is the hot path of a full rescoring: rows become events with as few calls as possible.
+    """
     if contacts is None:
         cur = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY contact, at, key")
     else:
@@ -89,13 +76,19 @@ def events_by_contact(
             "WHERE contact IN (SELECT value FROM json_each(?)) ORDER BY contact, at, key",
             [json.dumps(list(contacts))],
         )
-    for contact, rows in groupby(cur, key=lambda r: r[0]):
-        yield int(contact), [_event(r) for r in rows]
+    new, parse = tuple.__new__, from_iso
+    for contact, rows in groupby(cur, key=itemgetter(12)):
+        events: list[Event] = []
+        append = events.append
+        for r in rows:
+            at = parse(r[2])
+            if texts is not None:
+                texts[at] = r[2]
+            append(new(Event, (r[0], r[1], at, None, None, r[5], r[6], r[7], r[8], r[9], r[10], r[11])))
+        yield contact, events
 
 
-_LEDGER_COLUMNS = (
-    "contact, score, rule, kind, ref, points, awarded_at, expires_at, half_life, event, tag, ends_at"
-)
+_LEDGER_COLUMNS = "contact, score, rule, kind, ref, points, awarded_at, expires_at, half_life, tag, ends_at"
 
 
 def _opt(text: str | None) -> datetime | None:
@@ -109,7 +102,7 @@ def ledger_by_contact(conn: sqlite3.Connection, contacts: Sequence[int]) -> Iter
         "WHERE contact IN (SELECT value FROM json_each(?)) ORDER BY contact",
         [json.dumps(list(contacts))],
     )
-    for contact, rows in groupby(cur, key=lambda r: r[0]):
+    for contact, rows in groupby(cur, key=itemgetter(0)):
         yield (
             int(contact),
             [
@@ -122,36 +115,51 @@ def ledger_by_contact(conn: sqlite3.Connection, contacts: Sequence[int]) -> Iter
                     from_iso(r[6]),
                     _opt(r[7]),
                     r[8],
+                    r[4] if r[3] == AWARD else None,
                     r[9],
-                    r[10],
-                    _opt(r[11]),
+                    _opt(r[10]),
                 )
                 for r in rows
             ],
         )
 
 
-def ledger_rows(contact: int, entries: Sequence[Entry]) -> Iterator[tuple[object, ...]]:
+def ledger_rows(
+    contact: int, entries: Sequence[Entry], texts: dict[datetime, str]
+) -> list[tuple[object, ...]]:
+    """Rows for ``write_ledgers``. ``texts`` memoizes instants' stored text: it starts with the
+    events' own instants, which are most of what a ledger holds (a hot path)."""
+
+    def put(t: datetime) -> str:
+        s = texts[t] = iso(t)
+        return s
+
+    get = texts.get
+    rows: list[tuple[object, ...]] = []
+    append = rows.append
     for e in entries:
-        yield (
-            contact,
-            e.score,
-            e.rule,
-            e.ref,
-            e.kind,
-            e.points,
-            iso(e.awarded_at),
-            None if e.expires_at is None else iso(e.expires_at),
-            e.half_life,
-            e.event,
-            e.tag,
-            None if e.ends_at is None else iso(e.ends_at),
+        awarded, exp, ends = e.awarded_at, e.expires_at, e.ends_at
+        append(
+            (
+                contact,
+                e.score,
+                e.rule,
+                e.ref,
+                e.kind,
+                e.points,
+                get(awarded) or put(awarded),
+                exp and (get(exp) or put(exp)),
+                e.half_life,
+                e.tag,
+                ends and (get(ends) or put(ends)),
+            )
         )
+    return rows
 
 
 def write_ledgers(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
     conn.executemany(
         "INSERT INTO ledger (contact, score, rule, ref, kind, points, awarded_at, expires_at, "
-        "half_life, event, tag, ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "half_life, tag, ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )

@@ -17,11 +17,11 @@ def initial(db: Database) -> None:
             ac_id TEXT UNIQUE,              -- the ActiveCampaign contact id, once known
             email TEXT,                     -- lower-cased
             created_at TEXT,                -- when AC created it (UTC), when known
-            dirty INTEGER NOT NULL DEFAULT 1,   -- its ledger must be rebuilt
+            dirty INTEGER NOT NULL DEFAULT 1,   -- > 0: its ledger must be rebuilt (a generation)
             next_change_at TEXT             -- when its scores or tags next change by themselves
         );
         CREATE INDEX contacts_email ON contacts(email);
-        CREATE INDEX contacts_dirty ON contacts(dirty) WHERE dirty = 1;
+        CREATE INDEX contacts_dirty ON contacts(dirty) WHERE dirty > 0;
         CREATE INDEX contacts_next_change ON contacts(next_change_at);
 
         CREATE TABLE events (
@@ -41,16 +41,15 @@ def initial(db: Database) -> None:
             contact INTEGER NOT NULL,
             score TEXT NOT NULL,
             rule TEXT NOT NULL,
-            ref TEXT NOT NULL,              -- event key, or episode@<start>
+            ref TEXT NOT NULL,              -- the event's key (awards), or "episode" (inactivity)
             kind TEXT NOT NULL,             -- award, penalty, reset, flag
             points REAL NOT NULL,
             awarded_at TEXT NOT NULL,
             expires_at TEXT,                -- counts on [awarded_at, expires_at)
             half_life REAL,                 -- seconds
-            event TEXT,
             tag TEXT,
             ends_at TEXT,                   -- an inactivity episode's end
-            PRIMARY KEY (contact, score, rule, ref)
+            PRIMARY KEY (contact, score, rule, ref, awarded_at)
         ) WITHOUT ROWID;
 
         CREATE TABLE scores (

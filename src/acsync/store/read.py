@@ -49,7 +49,7 @@ def find_contact(conn: sqlite3.Connection, ref: str) -> ContactInfo | None:
 def stale_contacts(conn: sqlite3.Connection, now: datetime) -> int:
     """Contacts whose stored scores are behind: new events, or a change due by ``now``."""
     row = conn.execute(
-        "SELECT count(*) FROM contacts WHERE dirty = 1 OR next_change_at <= ?", [iso(now)]
+        "SELECT count(*) FROM contacts WHERE dirty > 0 OR next_change_at <= ?", [iso(now)]
     ).fetchone()
     return int(row[0])
 

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tomllib
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from acsync.cli import cli
+from acsync.config import validate
+from tests.conftest import ROOT
+
+AT = "2026-11-21T00:00:00Z"
+
+
+@pytest.fixture
+def run(tmp_path: Path):  # type: ignore[no-untyped-def]
+    def invoke(*args: str, input: str | None = None, config: Path | None = None) -> Result:
+        base = ["--config", str(config or ROOT / "config.example.toml"), "--db", str(tmp_path / "a.db")]
+        return CliRunner().invoke(cli, [*base, *args], input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((*prefix, name))
+        if isinstance(cmd, click.Group):
+            out.extend(all_commands(cmd, (*prefix, name)))
+    return out
+
+
+@pytest.mark.parametrize("command", all_commands(cli))
+def test_every_command_has_help(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    assert len(result.output.splitlines()) > 4
+
+
+def test_ingest_score_report_explain(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    events = (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8")
+    result = run("ingest", "-", input=events)
+    assert result.exit_code == 0, result.output
+    assert "read 400, new 327, duplicate 73, rejected 0" in result.output
+
+    result = run("score", "--at", AT)
+    assert "ledgers rebuilt 40, contacts evaluated 40" in result.output
+    assert "ledgers rebuilt 0, contacts evaluated 0, changed 0" in run("score", "--at", AT).output
+
+    rows = json.loads(run("report", "contacts", "--format", "json").stdout)
+    assert len(rows) == 40
+    assert set(rows[0]) == {"contact_id", "email", "scores", "tags", "segment"}
+    by_id = {r["contact_id"]: r for r in rows}
+    at_rows = json.loads(run("report", "contacts", "--format", "json", "--at", AT).stdout)
+    assert {r["contact_id"]: r for r in at_rows} == by_id  # the stored state is the state at AT
+
+    explained = json.loads(run("explain", "1023", "--at", AT, "--format", "json").stdout)
+    assert set(explained) >= {"contact_id", "email", "at", "scores", "entries"}
+    assert explained["scores"] == by_id["1023"]["scores"]
+    entry = explained["entries"][0]
+    assert set(entry) == {
+        "score", "rule", "kind", "event", "points", "value", "awarded_at", "expires_at", "counts",
+    }  # fmt: skip
+    counted = sum(e["value"] for e in explained["entries"] if e["counts"])
+    assert max(0, round(counted)) == explained["scores"]["lead_score"]
+
+    table = run("explain", "contact1023@EXAMPLE.com", "--at", AT).output
+    assert "contact1023@example.com at 2026-11-21T00:00:00Z" in table
+
+    out = tmp_path / "contacts.csv"
+    assert run("report", "contacts", "--format", "csv", "-o", str(out)).exit_code == 0
+    parsed = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert parsed[0].keys() == {"contact_id", "email", "lead_score", "segment", "tags"}
+    assert len(parsed) == 40
+
+
+def test_ingest_reports_bad_lines_and_exits_1(run) -> None:  # type: ignore[no-untyped-def]
+    good = json.dumps({"type": "open", "contact_id": "1", "at": AT, "campaign": "1"})
+    result = run("ingest", "-", input=f"{good}\nnope\n{json.dumps({'type': 'open'})}\n")
+    assert result.exit_code == 1
+    assert "line 2: not JSON" in result.output
+    assert "line 3: at is required" in result.output
+    assert "read 3, new 1, duplicate 0, rejected 2" in result.output
+
+
+def test_explain_unknown_contact(run) -> None:  # type: ignore[no-untyped-def]
+    run("score")
+    result = run("explain", "nobody@example.com")
+    assert result.exit_code == 1
+    assert "no contact with e-mail or AC id 'nobody@example.com'" in result.output
+
+
+def test_reports_on_a_missing_database_name_the_fix(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("report", "contacts")
+    assert result.exit_code == 1
+    assert "no database at" in result.output and "acsync ingest" in result.output
+
+
+def test_stale_scores_are_warned_about(run) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(ROOT / "examples" / "events.jsonl"))
+    result = run("report", "contacts")
+    assert "40 contact(s) have changes not yet scored; run `acsync score` first" in result.output
+
+
+def test_simulate_lists_who_would_change_and_writes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(ROOT / "examples" / "events.jsonl"))
+    run("score", "--at", AT)
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    other = tmp_path / "other.toml"
+    other.write_text(text.replace("points = 50\n", "points = 200\n"), encoding="utf-8")
+    before = run("report", "contacts", "--format", "json").stdout
+    data = json.loads(run("simulate", "--rules", str(other), "--at", AT, "--format", "json").stdout)
+    buyers = data["score_changes"]
+    assert buyers > 0 and data["contacts"] == 40
+    for change in data["changes"]:
+        assert change["scores"]["lead_score"]["simulated"] > change["scores"]["lead_score"]["current"]
+    assert run("report", "contacts", "--format", "json").stdout == before
+    same = json.loads(
+        run("simulate", "--rules", str(ROOT / "config.example.toml"), "--at", AT, "--format", "json").stdout
+    )
+    assert same["changes"] == []
+    table = run("simulate", "--rules", str(other), "--at", AT).output
+    assert f"40 contacts: {len(data['changes'])} would change (score {buyers}" in table
+
+
+def test_check_config_prints_a_config_that_validates_to_the_same(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("check-config")
+    assert result.exit_code == 0
+    printed = validate(tomllib.loads(result.stdout), {})
+    original = validate(tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8")), {})
+    assert printed.fingerprints() == original.fingerprints()
+
+
+def test_check_config_lists_problems_and_exits_2(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[rules]]\nname = "R"\non = "opn"\npoints = 1\n[store]\npaht = "x"\n', encoding="utf-8")
+    result = run("check-config", config=bad)
+    assert result.exit_code == 2
+    assert "has 2 problem(s)" in result.output
+    assert "rules[0] ('R').on = 'opn'" in result.output
+    assert "store.paht: unknown key" in result.output
+
+
+def test_bad_at_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("score", "--at", "2026-11-21")
+    assert result.exit_code == 2
+    assert "UTC offset" in result.output

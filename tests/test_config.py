@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from acsync.config import load_config, validate
+from acsync.core.durations import Duration
+from acsync.errors import ConfigError
+from tests.conftest import ROOT
+
+
+def problems(data: dict[str, object], env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        validate(data, env or {})
+    assert info.value.exit_code == 2
+    return info.value.problems
+
+
+def test_the_example_config_is_valid_and_holds_the_seed_ruleset() -> None:
+    rs = load_config(ROOT / "config.example.toml", {}).ruleset()
+    rules = {r.name: r for r in rs.rules}
+    assert {n: (r.points, r.once) for n, r in rules.items() if r.once} == {
+        "Newsletter signup": (5, True),
+        "Purchase": (50, True),
+        "Contact form": (10, True),
+    }
+    assert rules["Website visit"].expires_after == Duration(90, "d")
+    assert rules["Link click"].expires_after == Duration(3, "mo")
+    assert rules["E-mail open"].expires_after == Duration(90, "d")
+    inactive = {i.name: i for i in rs.inactivity}
+    assert inactive["No opens or clicks in 60 days"].points == -50
+    assert inactive["No site visit in 90 days"].reset
+    assert {i.tag for i in rs.inactivity} == {"Inaktiv"}
+
+
+def test_every_problem_is_listed_at_once_with_key_value_and_allowed() -> None:
+    found = problems(
+        {
+            "rules": [
+                {
+                    "name": "Visit",
+                    "on": "site-visit",
+                    "points": "ten",
+                    "expires_after": "90 days",
+                    "onse": True,
+                },
+                {"name": "Visit", "on": "open", "points": 1, "score": "nope"},
+            ],
+            "inactivity": [{"name": "Q", "without": ["open"], "for": "60d", "reset": True, "points": -5}],
+            "thresholds": [{"name": "Hot", "at_least": 10, "release_below": 20, "tag": "Hot"}],
+            "store": {"pth": "x.db"},
+        }
+    )
+    text = "\n".join(found)
+    assert "rules[0] ('Visit').on = 'site-visit': unknown event type 'site-visit'; allowed:" in text
+    assert "rules[0] ('Visit').points = 'ten'" in text
+    assert "rules[0] ('Visit').expires_after = '90 days': expected a whole number and a unit" in text
+    assert "rules[0] ('Visit').onse: unknown key; allowed here: name, score, on, points" in text
+    assert "rules[1] ('Visit').score = 'nope': no such score; defined: lead_score" in text
+    assert "another rule is named 'Visit'" in text
+    assert "inactivity[0] ('Q'): choose points (a penalty) or reset = true, not both" in text
+    assert "release_below (20.0) must not be above at_least (10.0)" in text
+    assert "store.pth: unknown key; allowed here: path, busy_timeout" in text
+    assert len(found) == 9
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"half_life": "1mo"}, "half_life must be in s, min, h, d or w"),
+        ({"once": True, "once_per": "campaign"}, "once = true already allows one award ever"),
+        ({"max": {"count": 0, "within": "1d"}}, "greater than 0"),
+        ({"once_per": "color"}, "once_per = 'color'"),
+        ({"match": {"colour": "x"}}, "match.colour: unknown key"),
+    ],
+)
+def test_rule_problems(rule: dict[str, object], message: str) -> None:
+    found = problems({"rules": [{"name": "R", "on": "open", "points": 1, **rule}]})
+    assert any(message in p for p in found), found
+
+
+def test_several_scores_need_rules_to_name_theirs() -> None:
+    found = problems(
+        {"scores": [{"name": "a"}, {"name": "b"}], "rules": [{"name": "R", "on": "open", "points": 1}]}
+    )
+    assert found == ["rules[0] ('R'): name its score (one of a, b)"]
+
+
+def test_environment_overrides_the_file_and_typos_in_it_are_errors() -> None:
+    s = validate({"store": {"path": "a.db"}}, {"ACSYNC_STORE__PATH": "/data/b.db", "ACSYNC_CONFIG": "x"})
+    assert s.store.path == "/data/b.db"
+    found = problems({}, {"ACSYNC_STROE__PATH": "x"})
+    assert found == [
+        "environment variable ACSYNC_STROE__PATH: no config section 'stroe'; sections: "
+        "scores, rules, inactivity, thresholds, segments, content, store"
+    ]
+
+
+def test_missing_file_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "acsync.toml", {})
+    assert "copy config.example.toml to acsync.toml" in info.value.problems[0]
+
+
+def test_broken_toml_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "acsync.toml"
+    path.write_text("[[rules]]\nname = \n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert "not valid TOML" in str(info.value)
+    assert "line 2" in info.value.problems[0]
+
+
+def test_fingerprints_separate_ledger_and_score_changes() -> None:
+    base = {"rules": [{"name": "R", "on": "open", "points": 1}]}
+    a = validate(base, {}).fingerprints()
+    b = validate({**base, "segments": [{"name": "Cold", "min": 0}]}, {}).fingerprints()
+    c = validate({"rules": [{"name": "R", "on": "open", "points": 2}]}, {}).fingerprints()
+    assert a.ledger == b.ledger and a.scores != b.scores
+    assert a.ledger != c.ledger
+    assert validate(base, {}).fingerprints() == a

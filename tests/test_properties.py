@@ -1,0 +1,190 @@
+"""Hypothesis properties of the engine (DESIGN §9), in the core and through the store."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from acsync.config import load_config
+from acsync.core.event import Event, parse_event
+from acsync.core.ledger import AWARD, build_ledger
+
+from acsync.core.scoring import raw_score
+from acsync.jobs.ingest import ingest_lines
+from acsync.jobs.score import score
+from acsync.store import Store
+from tests.conftest import ROOT, T0, ruleset
+
+EXAMPLE = load_config(ROOT / "config.example.toml")
+LIMITS = ruleset(
+    scores=[{"name": "lead_score"}],
+    rules=[
+        {"name": "Signup", "on": "subscribe", "points": 5, "once": True},
+        {"name": "Click", "on": "click", "points": 10, "once_per": "campaign", "expires_after": "3mo"},
+        {"name": "Visit", "on": "site_visit", "points": 10, "max": {"count": 2, "within": "7d"}},
+        {
+            "name": "Open",
+            "on": "open",
+            "points": 5,
+            "expires_after": "90d",
+            "max": {"count": 3, "within": "1mo"},
+        },
+        {"name": "Order", "on": "order", "points": 50},
+    ],
+)
+
+event_dicts = st.builds(
+    lambda type_, contact, hours, campaign, url, name: {
+        "type": type_,
+        "contact_id": contact,
+        "at": (T0 + timedelta(hours=hours)).isoformat(),
+        **({"campaign": campaign} if type_ in ("open", "click") else {}),
+        **({"url": url} if type_ in ("click", "site_visit") else {}),
+        **({"name": name} if type_ == "order" else {}),
+        **({"list": "1"} if type_ == "subscribe" else {}),
+    },
+    st.sampled_from(["open", "click", "site_visit", "subscribe", "order", "reply"]),
+    st.sampled_from(["1", "2", "3"]),
+    st.integers(0, 24 * 240),
+    st.sampled_from(["10", "11", "12"]),
+    st.sampled_from(["https://www.example.com/blog/a", "https://www.example.com/pricing"]),
+    st.sampled_from(["o1", "o2"]),
+)
+event_lists = st.lists(event_dicts, min_size=0, max_size=40)
+instants = st.integers(0, 24 * 400).map(lambda h: T0 + timedelta(hours=h))
+
+
+def by_contact(dicts: list[dict[str, Any]]) -> dict[str, list[Event]]:
+    out: dict[str, dict[str, Event]] = defaultdict(dict)
+    for d in dicts:
+        e = parse_event(d)
+        known = out[d["contact_id"]].get(e.key)
+        if known is None or e.at < known.at:
+            out[d["contact_id"]][e.key] = e
+    return {c: sorted(es.values(), key=lambda e: (e.at, e.key)) for c, es in out.items()}
+
+
+# --- core -------------------------------------------------------------------------------------
+@given(event_lists)
+def test_limits_are_never_exceeded(dicts: list[dict[str, Any]]) -> None:
+    for events in by_contact(dicts).values():
+        entries = build_ledger(events, LIMITS)
+        per_rule: dict[str, list[datetime]] = defaultdict(list)
+        for e in entries:
+            per_rule[e.rule].append(e.awarded_at)
+        assert len(per_rule["Signup"]) <= 1
+        clicks = [ev.campaign for ev in events if ev.key in {e.event for e in entries if e.rule == "Click"}]
+        assert len(clicks) == len(set(clicks))
+        for rule in LIMITS.rules:
+            if rule.max_count is None or rule.max_within is None:
+                continue
+            times = per_rule[rule.name]
+            for t in times:
+                window = [x for x in times if rule.max_within.before(t) < x <= t]
+                assert len(window) <= rule.max_count
+
+
+@given(event_lists)
+def test_past_every_expiry_a_score_is_its_non_expiring_entries(dicts: list[dict[str, Any]]) -> None:
+    far = T0 + timedelta(days=3650)
+    for events in by_contact(dicts).values():
+        entries = build_ledger(events, LIMITS)
+        lasting = sum(e.points for e in entries if e.kind == AWARD and e.expires_at is None)
+        assert raw_score(entries, far) == lasting
+
+
+@given(event_lists, st.randoms(use_true_random=False))
+def test_the_ledger_does_not_depend_on_input_order(dicts: list[dict[str, Any]], rnd: Any) -> None:
+    rs = EXAMPLE.ruleset()
+    for events in by_contact(dicts).values():
+        shuffled = list(events)
+        rnd.shuffle(shuffled)
+        again = sorted(shuffled, key=lambda e: (e.at, e.key))
+        assert build_ledger(again, rs) == build_ledger(events, rs)
+
+
+# --- through the store ------------------------------------------------------------------------
+def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    """The store's scoring state, keyed by AC id rather than local ids."""
+    q = store.conn.execute
+    return {
+        "ledger": sorted(
+            q(
+                "SELECT c.ac_id, l.score, l.rule, l.ref, l.kind, l.points, l.awarded_at, l.expires_at, "
+                "l.tag, l.ends_at FROM ledger l JOIN contacts c ON c.id = l.contact"
+            ).fetchall()
+        ),
+        "scores": sorted(
+            q(
+                "SELECT c.ac_id, s.score, s.value, s.rounded, s.segment FROM scores s "
+                "JOIN contacts c ON c.id = s.contact"
+            ).fetchall()
+        ),
+        "tags": sorted(
+            q(
+                "SELECT c.ac_id, t.tag, t.since, t.reasons FROM tag_state t JOIN contacts c ON c.id = t.contact"
+            ).fetchall()
+        ),
+    }
+
+
+def run(
+    dicts_batches: list[list[dict[str, Any]]], scored_at: list[datetime], rs_settings: Any = EXAMPLE
+) -> Any:
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "p.db") as store:
+        for batch, t in zip(dicts_batches, scored_at, strict=True):
+            ingest_lines(store, [json.dumps(d) for d in batch], "test", t)
+            score(store, rs_settings.ruleset(), rs_settings.fingerprints(), t)
+        return snapshot(store)
+
+
+store_settings = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@store_settings
+@given(event_lists, st.randoms(use_true_random=False), instants)
+def test_ingest_order_does_not_matter(dicts: list[dict[str, Any]], rnd: Any, t: datetime) -> None:
+    shuffled = list(dicts)
+    rnd.shuffle(shuffled)
+    assert run([shuffled], [t]) == run([dicts], [t])
+
+
+@store_settings
+@given(event_lists, st.data(), instants)
+def test_duplicated_events_change_nothing(
+    dicts: list[dict[str, Any]], data: st.DataObject, t: datetime
+) -> None:
+    dupes = data.draw(st.lists(st.sampled_from(dicts), max_size=10)) if dicts else []
+    assert run([dicts + dupes], [t]) == run([dicts], [t])
+
+
+@store_settings
+@given(event_lists, st.integers(0, 40), instants, st.integers(0, 24 * 200))
+def test_incremental_scoring_equals_scoring_once(
+    dicts: list[dict[str, Any]], split: int, t1: datetime, later_hours: int
+) -> None:
+    t2 = t1 + timedelta(hours=later_hours)
+    stepwise = run([dicts[:split], dicts[split:], []], [t1, t2, t2])
+    assert stepwise == run([dicts], [t2])
+
+
+@store_settings
+@given(event_lists, instants)
+def test_scoring_twice_equals_scoring_once(dicts: list[dict[str, Any]], t: datetime) -> None:
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "p.db") as store:
+        ingest_lines(store, [json.dumps(d) for d in dicts], "test", t)
+        rs, fp = EXAMPLE.ruleset(), EXAMPLE.fingerprints()
+        score(store, rs, fp, t)
+        tables = ("contacts", "ledger", "scores", "score_history", "tag_state")
+        before = {name: store.conn.execute(f"SELECT * FROM {name}").fetchall() for name in tables}
+        report = score(store, rs, fp, t)
+        after = {name: store.conn.execute(f"SELECT * FROM {name}").fetchall() for name in tables}
+        assert after == before
+        assert (report.rebuilt, report.evaluated, report.changed) == (0, 0, 0)
