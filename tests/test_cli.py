@@ -99,7 +99,8 @@ def test_explain_unknown_contact(run) -> None:  # type: ignore[no-untyped-def]
 def test_reports_on_a_missing_database_name_the_fix(run) -> None:  # type: ignore[no-untyped-def]
     result = run("report", "contacts")
     assert result.exit_code == 1
-    assert "no database at" in result.output and "acsync ingest" in result.output
+    assert "no database at" in result.output
+    assert "acsync ingest" in result.output
 
 
 def test_stale_scores_are_warned_about(run) -> None:  # type: ignore[no-untyped-def]
@@ -117,7 +118,8 @@ def test_simulate_lists_who_would_change_and_writes_nothing(run, tmp_path: Path)
     before = run("report", "contacts", "--format", "json").stdout
     data = json.loads(run("simulate", "--rules", str(other), "--at", AT, "--format", "json").stdout)
     buyers = data["score_changes"]
-    assert buyers > 0 and data["contacts"] == 40
+    assert buyers > 0
+    assert data["contacts"] == 40
     for change in data["changes"]:
         assert change["scores"]["lead_score"]["simulated"] > change["scores"]["lead_score"]["current"]
     assert run("report", "contacts", "--format", "json").stdout == before

@@ -117,6 +117,7 @@ def test_fingerprints_separate_ledger_and_score_changes() -> None:
     a = validate(base, {}).fingerprints()
     b = validate({**base, "segments": [{"name": "Cold", "min": 0}]}, {}).fingerprints()
     c = validate({"rules": [{"name": "R", "on": "open", "points": 2}]}, {}).fingerprints()
-    assert a.ledger == b.ledger and a.scores != b.scores
+    assert a.ledger == b.ledger
+    assert a.scores != b.scores
     assert a.ledger != c.ledger
     assert validate(base, {}).fingerprints() == a

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from acsync.config import load_config
 from acsync.core.event import Event, parse_event
 from acsync.core.ledger import AWARD, build_ledger
-
 from acsync.core.scoring import raw_score
 from acsync.jobs.ingest import ingest_lines
 from acsync.jobs.score import score
@@ -129,7 +128,8 @@ def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
         ),
         "tags": sorted(
             q(
-                "SELECT c.ac_id, t.tag, t.since, t.reasons FROM tag_state t JOIN contacts c ON c.id = t.contact"
+                "SELECT c.ac_id, t.tag, t.since, t.reasons FROM tag_state t "
+                "JOIN contacts c ON c.id = t.contact"
             ).fetchall()
         ),
     }

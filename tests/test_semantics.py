@@ -317,7 +317,8 @@ def test_threshold_is_read_off_the_timeline_not_the_scoring_moment() -> None:
     )
     events = [ev("site_visit", at(d), url=f"u{d}") for d in (0, 1, 2)]
     events += [ev("site_visit", at(d), url=f"x{d}") for d in (11.5, 12.5, 12.75)]
-    # 30 from day 2; 20 at day 10 (held); 10 at day 11 (released); 20 at 11.5; 10 at 12; 20 at 12.5; 30 at 12.75
+    # 30 from day 2; 20 at day 10 (held); 10 at day 11 (released);
+    # 20 at 11.5; 10 at 12; 20 at 12.5; 30 at 12.75
     s = state(rs, events, at(12.75))
     assert s.rounded["lead_score"] == 30
     assert s.tags["Hot Lead"].since == at(12.75)

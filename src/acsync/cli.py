@@ -152,8 +152,15 @@ def ingest(obj: Context, source: Any) -> None:
 @cli.command()
 @AT_OPTION
 @click.option("--full", is_flag=True, help="Rebuild every ledger, not only the contacts that changed.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Worker processes for large runs (default: one per core from 20,000 contacts; 0: none).",
+)
 @click.pass_obj
-def score(obj: Context, at_text: str | None, full: bool) -> None:
+def score(obj: Context, at_text: str | None, full: bool, workers: int | None) -> None:
     """Recompute ledgers, scores and wanted tags.
 
     Only contacts with new events, or whose score changes by itself by now (an expiry, an
@@ -165,10 +172,13 @@ def score(obj: Context, at_text: str | None, full: bool) -> None:
     settings = obj.settings
     now = parse_at(at_text) or utcnow()
     with obj.store() as store:
-        report = run_score(store, settings.ruleset(), settings.fingerprints(), now, full=full)
+        report = run_score(
+            store, settings.ruleset(), settings.fingerprints(), now, full=full, workers=workers
+        )
+    used = f" ({report.workers} worker processes)" if report.workers else ""
     click.echo(
         f"scored at {report.at.isoformat()}: ledgers rebuilt {report.rebuilt}, "
-        f"contacts evaluated {report.evaluated}, changed {report.changed}"
+        f"contacts evaluated {report.evaluated}, changed {report.changed}{used}"
     )
 
 

@@ -44,6 +44,7 @@ class ScoreReport:
     rebuilt: int = 0  # ledgers rebuilt from events
     evaluated: int = 0  # contacts whose scores were evaluated
     changed: int = 0  # contacts whose rounded score, segment or wanted tags changed
+    workers: int = 0  # worker processes used (0: this process alone)
 
     def add(self, other: ScoreReport) -> None:
         self.rebuilt += other.rebuilt
@@ -101,6 +102,7 @@ def score(
     if workers is None:
         workers = min(len(chunks), os.cpu_count() or 1) if len(todo) >= PARALLEL_FROM else 0
     if workers > 1:
+        report.workers = workers
         with ProcessPoolExecutor(
             max_workers=workers,
             mp_context=get_context("spawn"),  # no fork: the daemon runs threads
