@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(DEMO) ingest examples/events.jsonl
 	$(DEMO) score --at 2026-11-21T00:00:00Z
 	$(DEMO) report contacts --at 2026-11-21T00:00:00Z
-	$(DEMO) explain 1023 --at 2026-11-21T00:00:00Z
+	$(DEMO) explain 1024 --at 2026-11-21T00:00:00Z
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

@@ -1,6 +1,6 @@
 """Seeded synthetic activity: the bundled example dataset and the benchmarks' data.
 
-    python benchmarks/datagen.py --contacts 40 --events 400 > examples/events.jsonl
+    python benchmarks/datagen.py --contacts 50 --events 1000 > examples/events.jsonl
 
 Contacts get a persona (engaged, fading, quiet) that shapes how much they do and when they stop.
 """

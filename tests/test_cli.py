@@ -47,22 +47,22 @@ def test_ingest_score_report_explain(run, tmp_path: Path) -> None:  # type: igno
     events = (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8")
     result = run("ingest", "-", input=events)
     assert result.exit_code == 0, result.output
-    assert "read 400, new 327, duplicate 73, rejected 0" in result.output
+    assert "read 1000, new 825, duplicate 175, rejected 0" in result.output
 
     result = run("score", "--at", AT)
-    assert "ledgers rebuilt 40, contacts evaluated 40" in result.output
+    assert "ledgers rebuilt 50, contacts evaluated 50" in result.output
     assert "ledgers rebuilt 0, contacts evaluated 0, changed 0" in run("score", "--at", AT).output
 
     rows = json.loads(run("report", "contacts", "--format", "json").stdout)
-    assert len(rows) == 40
+    assert len(rows) == 50
     assert set(rows[0]) == {"contact_id", "email", "scores", "tags", "segment"}
     by_id = {r["contact_id"]: r for r in rows}
     at_rows = json.loads(run("report", "contacts", "--format", "json", "--at", AT).stdout)
     assert {r["contact_id"]: r for r in at_rows} == by_id  # the stored state is the state at AT
 
-    explained = json.loads(run("explain", "1023", "--at", AT, "--format", "json").stdout)
+    explained = json.loads(run("explain", "1024", "--at", AT, "--format", "json").stdout)
     assert set(explained) >= {"contact_id", "email", "at", "scores", "entries"}
-    assert explained["scores"] == by_id["1023"]["scores"]
+    assert explained["scores"] == by_id["1024"]["scores"]
     entry = explained["entries"][0]
     assert set(entry) == {
         "score", "rule", "kind", "event", "points", "value", "awarded_at", "expires_at", "counts",
@@ -70,14 +70,14 @@ def test_ingest_score_report_explain(run, tmp_path: Path) -> None:  # type: igno
     counted = sum(e["value"] for e in explained["entries"] if e["counts"])
     assert max(0, round(counted)) == explained["scores"]["lead_score"]
 
-    table = run("explain", "contact1023@EXAMPLE.com", "--at", AT).output
-    assert "contact1023@example.com at 2026-11-21T00:00:00Z" in table
+    table = run("explain", "contact1024@EXAMPLE.com", "--at", AT).output
+    assert "contact1024@example.com at 2026-11-21T00:00:00Z" in table
 
     out = tmp_path / "contacts.csv"
     assert run("report", "contacts", "--format", "csv", "-o", str(out)).exit_code == 0
     parsed = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert parsed[0].keys() == {"contact_id", "email", "lead_score", "segment", "tags"}
-    assert len(parsed) == 40
+    assert len(parsed) == 50
 
 
 def test_ingest_reports_bad_lines_and_exits_1(run) -> None:  # type: ignore[no-untyped-def]
@@ -106,7 +106,7 @@ def test_reports_on_a_missing_database_name_the_fix(run) -> None:  # type: ignor
 def test_stale_scores_are_warned_about(run) -> None:  # type: ignore[no-untyped-def]
     run("ingest", str(ROOT / "examples" / "events.jsonl"))
     result = run("report", "contacts")
-    assert "40 contact(s) have changes not yet scored; run `acsync score` first" in result.output
+    assert "50 contact(s) have changes not yet scored; run `acsync score` first" in result.output
 
 
 def test_simulate_lists_who_would_change_and_writes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -119,7 +119,7 @@ def test_simulate_lists_who_would_change_and_writes_nothing(run, tmp_path: Path)
     data = json.loads(run("simulate", "--rules", str(other), "--at", AT, "--format", "json").stdout)
     buyers = data["score_changes"]
     assert buyers > 0
-    assert data["contacts"] == 40
+    assert data["contacts"] == 50
     for change in data["changes"]:
         assert change["scores"]["lead_score"]["simulated"] > change["scores"]["lead_score"]["current"]
     assert run("report", "contacts", "--format", "json").stdout == before
@@ -128,7 +128,7 @@ def test_simulate_lists_who_would_change_and_writes_nothing(run, tmp_path: Path)
     )
     assert same["changes"] == []
     table = run("simulate", "--rules", str(other), "--at", AT).output
-    assert f"40 contacts: {len(data['changes'])} would change (score {buyers}" in table
+    assert f"50 contacts: {len(data['changes'])} would change (score {buyers}" in table
 
 
 def test_check_config_prints_a_config_that_validates_to_the_same(run) -> None:  # type: ignore[no-untyped-def]

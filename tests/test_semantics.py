@@ -9,7 +9,7 @@ import pytest
 from acsync.core.event import Event
 from acsync.core.ledger import AWARD, PENALTY, RESET, Entry, build_ledger
 from acsync.core.rules import Ruleset
-from acsync.core.scoring import ContactScore, evaluate, round_score
+from acsync.core.scoring import ContactScore, contributions, evaluate, round_score
 from tests.conftest import at, ev, ruleset
 
 
@@ -363,3 +363,24 @@ def test_award_entries_carry_their_event() -> None:
     e = ev("site_visit", at(0), url="u")
     (entry,) = ledger(rs, [e])
     assert (entry.kind, entry.event, entry.ref, entry.expires_at) == (AWARD, e.key, e.key, at(90))
+
+
+def test_explained_contributions_respect_resets() -> None:
+    rs = ruleset(
+        rules=[OPEN],
+        inactivity=[{"name": "No visit", "without": ["site_visit"], "for": "30d", "reset": True}],
+    )
+    entries = sorted(ledger(rs, [ev("open", at(0), campaign="1"), ev("open", at(40), campaign="2")]))
+    entries.sort(key=lambda e: e.awarded_at)
+    parts = contributions(entries, at(41))
+    assert [(e.kind, counted, value) for e, (counted, value) in zip(entries, parts, strict=True)] == [
+        ("award", False, 0.0),  # before the reset at day 30: never counts again
+        ("reset", True, 0.0),
+        ("award", True, 5.0),
+    ]
+    assert (
+        sum(v for _, v in parts)
+        == state(rs, [ev("open", at(0), campaign="1"), ev("open", at(40), campaign="2")], at(41)).values[
+            "lead_score"
+        ]
+    )

@@ -218,9 +218,47 @@ def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
     scores = ", ".join(f"{k} {v}" for k, v in data["scores"].items())
     tags = ", ".join(data["tags"]) or "none"
     title = f"{info.label} at {data['at']}: {scores}; segment {data['segment'] or '-'}; tags {tags}"
-    headers = ["score", "rule", "kind", "points", "value", "awarded_at", "expires_at", "counts", "event"]
-    rows = [[e[h] for h in headers] for e in data["entries"]]
+    several = len(data["scores"]) > 1
+    headers = [
+        *(["score"] if several else []),
+        "awarded",
+        "rule",
+        "kind",
+        "points",
+        "value",
+        "expires",
+        "about",
+    ]
+    rows = [
+        [
+            *([e["score"]] if several else []),
+            _short(e["awarded_at"]),
+            e["rule"],
+            e["kind"] if e["counts"] or e["awarded_at"] <= data["at"] else f"{e['kind']} (pending)",
+            f"{e['points']:g}",
+            f"{e['value']:g}" if e["counts"] else "-",
+            _short(e["expires_at"]),
+            _about(e["event"], e["awarded_at"]),
+        ]
+        for e in data["entries"]
+    ]
     emit(render_table(title, headers, rows))
+    click.echo("value '-': the entry does not count at this instant (expired, reset, or not yet)")
+
+
+def _short(instant: str | None) -> str:
+    """``2026-03-01T09:30:00Z`` → ``2026-03-01 09:30`` (all times in tables are UTC)."""
+    return "" if instant is None else f"{instant[:10]} {instant[11:16]}"
+
+
+def _about(key: str | None, awarded_at: str) -> str:
+    """What an award's event was about: its key without type, contact and instant."""
+    if key is None:
+        return ""
+    parts = key.split("|")[2:]
+    if parts and parts[-1] == awarded_at:
+        parts.pop()
+    return " ".join(p for p in parts if p)
 
 
 @cli.group(cls=Group)
@@ -259,6 +297,7 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
             _warn_stale(store, utcnow())
         rows = contacts_report(store.conn, ruleset, at)
     names = [s.name for s in ruleset.scores]
+    rows.sort(key=lambda r: (-r.scores.get(names[0], 0), r.email or "", r.contact_id or ""))
     headers = ["contact_id", "email", *names, "segment", "tags"]
     table = [
         [r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, " ".join(r.tags)] for r in rows
