@@ -370,17 +370,12 @@ def test_explained_contributions_respect_resets() -> None:
         rules=[OPEN],
         inactivity=[{"name": "No visit", "without": ["site_visit"], "for": "30d", "reset": True}],
     )
-    entries = sorted(ledger(rs, [ev("open", at(0), campaign="1"), ev("open", at(40), campaign="2")]))
-    entries.sort(key=lambda e: e.awarded_at)
+    events = [ev("open", at(0), campaign="1"), ev("open", at(40), campaign="2")]
+    entries = sorted(ledger(rs, events), key=lambda e: e.awarded_at)
     parts = contributions(entries, at(41))
     assert [(e.kind, counted, value) for e, (counted, value) in zip(entries, parts, strict=True)] == [
         ("award", False, 0.0),  # before the reset at day 30: never counts again
         ("reset", True, 0.0),
         ("award", True, 5.0),
     ]
-    assert (
-        sum(v for _, v in parts)
-        == state(rs, [ev("open", at(0), campaign="1"), ev("open", at(40), campaign="2")], at(41)).values[
-            "lead_score"
-        ]
-    )
+    assert sum(v for _, v in parts) == state(rs, events, at(41)).values["lead_score"]
