@@ -49,7 +49,7 @@ def initial(db: Database) -> None:
             half_life REAL,                 -- seconds
             tag TEXT,
             ends_at TEXT,                   -- an inactivity episode's end
-            PRIMARY KEY (contact, score, rule, ref, awarded_at)
+            PRIMARY KEY (contact, ref, score, rule, awarded_at)  -- (contact, ref): an event's awards
         ) WITHOUT ROWID;
 
         CREATE TABLE scores (
