@@ -111,16 +111,26 @@ def cli(ctx: click.Context, config_option: str | None, db_option: str | None, ve
 
 
 @cli.command("check-config")
+@click.option("--online", is_flag=True, help="Also check the API URL and token against ActiveCampaign.")
 @click.pass_obj
-def check_config(obj: Context) -> None:
+def check_config(obj: Context, online: bool) -> None:
     """Validate the config and print the effective config (secrets masked).
 
     Every problem is listed at once, each with its key, its value and what is allowed;
-    the exit status is then 2.
+    the exit status is then 2. With --online, one request (users/me) checks the URL and the key.
     """
+    from acsync.ac.client import client_from_config
+
     settings = obj.settings
     click.echo(f"# effective config: {config_path(obj.config_option)} and ACSYNC_* environment")
     click.echo(render_toml(settings.model_dump(mode="json", by_alias=True)), nl=False)
+    if online:
+        client = client_from_config(settings.activecampaign)
+        user = client.me()
+        click.echo(
+            f"# online: {client.root} accepts the API token "
+            f"(user {user.get('username') or '?'}, {user.get('email') or 'no e-mail'})"
+        )
 
 
 @cli.command()
@@ -368,6 +378,48 @@ def simulate(obj: Context, rules_path: Path, at_text: str | None, fmt: str) -> N
         click.echo(summary)
         if rows:
             emit(render_table(None, headers, rows))
+
+
+@cli.command()
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8025, show_default=True, help="0: any free port."
+)
+@click.option(
+    "--contacts", type=click.IntRange(min=1), default=1000, show_default=True, help="Contacts to seed."
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same account.")
+@click.option("--token", default="sandbox", show_default=True, help="The API token it accepts.")
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Requests per second before it answers 429, as AC does (0: no limit).",
+)
+def sandbox(port: int, contacts: int, seed: int, token: str, rate_limit: float) -> None:
+    """Run the fake ActiveCampaign (the sandbox) on 127.0.0.1 until interrupted.
+
+    A seeded account (contacts over 12 months, campaigns with opens and clicks, site visits,
+    orders, tags) behind AC's v3 endpoints, with AC's quirks and its rate limit. Prints the API
+    URL and token to put in the config. Fault switches and the request journal live under
+    /__sandbox/ (GET journal, GET/POST faults).
+    """
+    from acsync.sandbox import Sandbox, seed_account
+    from acsync.sandbox.server import serve_sandbox
+
+    account = seed_account(contacts, seed, utcnow())
+    server = serve_sandbox(Sandbox(account, token=token, rate_limit=rate_limit or None), port)
+    click.echo(f"ActiveCampaign sandbox: {len(account.contacts)} contacts (seed {seed})")
+    click.echo(f"  API URL   {server.url}        (activecampaign.url)")
+    click.echo(f"  API token {token}             (ACSYNC_ACTIVECAMPAIGN__API_TOKEN)")
+    click.echo(f"  journal   {server.url}/__sandbox/journal")
+    click.echo(f"  limit     {f'{rate_limit:g} requests/s' if rate_limit else 'none'}; Ctrl-C stops it")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -25,7 +25,9 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     PositiveInt,
+    SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import (
@@ -184,12 +186,35 @@ class ContentConfig(_Section):
     match: MatchConfig = MatchConfig()
 
 
+class ActiveCampaignConfig(_Section):
+    url: str | None = None
+    api_token: SecretStr | None = None
+    requests_per_second: float = Field(default=5.0, gt=0, le=100)
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1, le=20)
+
+    @field_validator("url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = value.strip().rstrip("/")
+        local = url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+        if not (url.startswith("https://") or local):
+            raise ValueError(
+                "expected the API URL from AC → Settings → Developer, e.g. https://youraccount.api-us1.com "
+                "(https; plain http only on this machine, for the sandbox)"
+            )
+        return url
+
+
 class StoreConfig(_Section):
     path: str = "acsync.db"
     busy_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for a lock")
 
 
-SECTIONS = ("scores", "rules", "inactivity", "thresholds", "segments", "content", "store")
+SECTIONS = ("scores", "rules", "inactivity", "thresholds", "segments", "content", "store", "activecampaign")
 
 
 class Settings(BaseSettings):
@@ -204,6 +229,7 @@ class Settings(BaseSettings):
     segments: list[SegmentConfig] = []
     content: list[ContentConfig] = []
     store: StoreConfig = StoreConfig()
+    activecampaign: ActiveCampaignConfig = ActiveCampaignConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -390,6 +416,12 @@ def _describe(err: Any, data: dict[str, Any]) -> str:
 def _reference_problems(data: dict[str, Any]) -> list[str]:
     """Cross-section checks, tolerant of malformed input (pydantic reports that)."""
     problems: list[str] = []
+    ac = data.get("activecampaign")
+    if isinstance(ac, dict) and "api_token" in ac:
+        problems.append(
+            "activecampaign.api_token: keep the API token out of the file; "
+            "set the environment variable ACSYNC_ACTIVECAMPAIGN__API_TOKEN instead"
+        )
     scores = data.get("scores", [{"name": "lead_score"}])
     names = [s.get("name") for s in scores if isinstance(s, dict)] if isinstance(scores, list) else []
     if len(set(names)) != len(names):

@@ -1,0 +1,68 @@
+"""What can go wrong talking to ActiveCampaign, split by what the caller can do.
+
+    AcError                      (acsync.errors.AcsyncError)
+    ├── AcConfigError            wrong URL or key: fix the config (exit status 2)
+    ├── AcRetriableError         try again later: 429, 5xx, timeouts, connection errors
+    ├── AcNotFound               404: the object is gone (a deleted contact)
+    ├── AcValidationError        422: this item is refused; ``messages`` holds AC's words
+    └── AcFatalError             402, other 4xx, a 403 that persists, odd answers
+
+Every error carries the method, the path and the status; never the API token.
+"""
+
+from __future__ import annotations
+
+from acsync.errors import AcsyncError
+
+
+class AcError(AcsyncError):
+    def __init__(self, message: str, *, method: str = "", path: str = "", status: int | None = None) -> None:
+        where = f" ({method} {path}{f' → {status}' if status is not None else ''})" if method else ""
+        super().__init__(f"{message}{where}")
+        self.method = method
+        self.path = path
+        self.status = status
+
+
+class AcConfigError(AcError):
+    exit_code = 2
+
+
+class AcRetriableError(AcError):
+    """``not_sent``: the request never reached AC, so even an unsafe call may be repeated."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        not_sent: bool = False,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, method=method, path=path, status=status)
+        self.retry_after = retry_after
+        self.not_sent = not_sent
+
+
+class AcNotFound(AcError):
+    pass
+
+
+class AcValidationError(AcError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        messages: list[str],
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, method=method, path=path, status=status)
+        self.messages = messages
+
+
+class AcFatalError(AcError):
+    pass

@@ -1,0 +1,50 @@
+"""AC's value quirks, read defensively: string ids and counts, zero dates, offsets in times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from acsync.core.timefmt import utc
+
+
+def as_int(value: Any, default: int = 0) -> int:
+    """``"113"``, ``113`` and ``"113.0"`` are 113; anything else is ``default``."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    try:
+        return int(float(str(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+def as_id(value: Any) -> str | None:
+    """Ids come as strings, sometimes as numbers (a tag create answered ``"id": 1``)."""
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    return str(value)
+
+
+def total(body: Any) -> int | None:
+    meta = body.get("meta") if isinstance(body, dict) else None
+    return as_int(meta.get("total"), -1) if isinstance(meta, dict) and "total" in meta else None
+
+
+def ac_time(value: Any) -> datetime | None:
+    """An AC timestamp as aware UTC, or None for empty and zero dates (``0000-00-00 …``).
+
+    ISO times carry the account's offset (``2018-09-28T13:55:59-05:00``); the ``*_utc_timestamp``
+    form ``2021-06-30 04:12:14`` has none and is UTC.
+    """
+    if not isinstance(value, str) or not value.strip() or value.startswith("0000-00-00"):
+        return None
+    text = value.strip()
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return utc(t)

@@ -1,0 +1,61 @@
+"""One token bucket per process, shared by every thread; a 429 pauses the whole bucket.
+
+Time comes from an injected monotonic clock and sleep, so tests advance a fake clock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    """At most ``rate`` acquisitions per second on average, at most ``burst`` at once."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = self.burst
+        self._stamp = clock()
+        self._paused_until = 0.0
+
+    def _refill(self, now: float) -> None:
+        if now > self._stamp:
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+
+    def acquire(self) -> float:
+        """Take one token, waiting as long as needed; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._refill(now)
+                wait = self._paused_until - now
+                if wait <= 0:
+                    if self._tokens >= 1:
+                        self._tokens -= 1
+                        return waited
+                    wait = (1 - self._tokens) / self.rate
+            self._sleep(wait)
+            waited += wait
+
+    def pause(self, seconds: float) -> None:
+        """Nobody gets a token for ``seconds`` (AC said 429), and the bucket restarts empty."""
+        with self._lock:
+            now = self._clock()
+            self._paused_until = max(self._paused_until, now + seconds)
+            self._tokens = 0.0
+            self._stamp = max(self._stamp, self._paused_until)

@@ -1,0 +1,469 @@
+"""The v3 endpoints of the sandbox: each takes the account and a request, returns (status, body).
+
+Bodies mirror AC's answers in ``fixtures/ac``: envelopes with ``meta.total`` as a string, both
+404 shapes, the 422 error lists, bulk import's 200/400 answers and its batch status.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from acsync.sandbox.state import Account, Batch, ac_time
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_LIMIT = 100
+BULK_MAX_CONTACTS = 250
+BULK_MAX_BYTES = 400_000
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # below /api/3/, no leading slash
+    query: dict[str, str]
+    body: bytes
+    args: tuple[str, ...] = ()
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"{}")
+        except ValueError:
+            return None
+
+    def int(self, name: str, default: int) -> int:
+        try:
+            return int(self.query.get(name, default))
+        except ValueError:
+            return default
+
+
+Answer = tuple[int, Any]
+Handler = Callable[[Account, Request], Answer]
+
+
+def not_found_message(kind: str, ident: str) -> Answer:
+    return 404, {"message": f"No Result found for {kind} with id {ident}"}
+
+
+def not_found_errors(detail: str) -> Answer:
+    return 404, {"errors": [{"status": 404, "title": "Not Found", "detail": detail}]}
+
+
+def unprocessable(title: str, pointer: str, code: str = "") -> Answer:
+    err: dict[str, Any] = {"title": title, "detail": "", "source": {"pointer": pointer}}
+    if code:
+        err["code"] = code
+    return 422, {"errors": [err]}
+
+
+def page(req: Request, items: list[dict[str, Any]], key: str, **extra: Any) -> Answer:
+    limit = max(1, min(MAX_LIMIT, req.int("limit", 20)))
+    offset = max(0, req.int("offset", 0))
+    return 200, {key: items[offset : offset + limit], **extra, "meta": {"total": str(len(items))}}
+
+
+def _live(acct: Account, cid: str) -> dict[str, Any] | None:
+    try:
+        n = int(cid)
+    except ValueError:
+        return None
+    return None if n in acct.deleted else acct.contacts.get(n)
+
+
+# --- contacts -------------------------------------------------------------------------------------
+def contacts_list(acct: Account, req: Request) -> Answer:
+    items = [c for n, c in sorted(acct.contacts.items()) if n not in acct.deleted]
+    after = req.int("id_greater", 0)
+    if after:
+        items = [c for c in items if int(c["id"]) > after]
+    if "filters[updated_after]" in req.query:
+        since = _instant(req.query["filters[updated_after]"])
+        if since is None:
+            return 400, {"message": "filters[updated_after] is not a date"}
+        items = [c for c in items if datetime.fromisoformat(c["udate"]) > since]
+    if "email" in req.query:
+        items = [c for c in items if c["email"].lower() == req.query["email"].lower()]
+    if req.query.get("orders[id]", "ASC").upper() == "DESC":
+        items = items[::-1]
+    status, body = page(req, items, "contacts")
+    body = {"scoreValues": [], **body}
+    body["meta"]["page_input"] = {"limit": req.int("limit", 20), "offset": req.int("offset", 0)}
+    return status, body
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        t = datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=datetime.now().astimezone().tzinfo)
+
+
+def contact_get(acct: Account, req: Request) -> Answer:
+    (cid,) = req.args
+    c = _live(acct, cid)
+    if c is None:
+        return not_found_message("Subscriber", cid)
+    return 200, _contact_with_sideloads(acct, c)
+
+
+def _contact_with_sideloads(acct: Account, c: dict[str, Any]) -> dict[str, Any]:
+    n = int(c["id"])
+    values = list(acct.field_values.get(n, {}).values())
+    lists = [cl for cl in acct.contact_lists if cl["contact"] == c["id"]]
+    single = {
+        k: v for k, v in c.items() if k not in ("anonymized", "deleted_at", "scoreValues", "organization")
+    }
+    single.update(
+        {
+            "adate": None,
+            "edate": None,
+            "contactAutomations": [],
+            "contactLists": [cl["id"] for cl in lists],
+            "fieldValues": [fv["id"] for fv in values],
+            "geoIps": [],
+            "deals": [],
+            "accountContacts": [],
+            "organization": None,
+        }
+    )
+    single["links"] = c["links"]
+    single["id"] = c["id"]
+    return {
+        "contactAutomations": [],
+        "contactLists": lists,
+        "deals": [],
+        "fieldValues": values,
+        "geoAddresses": [],
+        "geoIps": [],
+        "contact": single,
+    }
+
+
+def contact_put(acct: Account, req: Request) -> Answer:
+    (cid,) = req.args
+    c = _live(acct, cid)
+    if c is None:
+        return not_found_message("Subscriber", cid)
+    body = req.json()
+    data = body.get("contact") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        return unprocessable("Missing attribute", "/data/attributes/contact")
+    for fv in data.get("fieldValues") or []:
+        try:
+            field_id = int(fv["field"])
+        except (KeyError, TypeError, ValueError):
+            return unprocessable("Field id is not valid", "/data/attributes/fieldValues", "field_invalid")
+        if field_id not in acct.fields:
+            return unprocessable("Field id is not valid", "/data/attributes/fieldValues", "field_invalid")
+        acct.set_field_value(int(cid), field_id, str(fv.get("value", "")))
+    for key in ("firstName", "lastName", "phone"):
+        if isinstance(data.get(key), str):
+            c[key] = data[key]
+    acct.touch(int(cid))
+    return 200, {"fieldValues": list(acct.field_values.get(int(cid), {}).values()), "contact": c}
+
+
+def contact_tracking_logs(acct: Account, req: Request) -> Answer:
+    (cid,) = req.args
+    if _live(acct, cid) is None:
+        return not_found_message("Subscriber", cid)
+    logs = acct.tracking_logs.get(int(cid), [])
+    status, body = page(req, logs, "trackingLogs")
+    del body["meta"]  # AC's example carries no meta here
+    return status, body
+
+
+def contact_contact_tags(acct: Account, req: Request) -> Answer:
+    (cid,) = req.args
+    if _live(acct, cid) is None:
+        return not_found_message("Subscriber", cid)
+    return 200, {"contactTags": [ct for ct in acct.contact_tags.values() if ct["contact"] == cid]}
+
+
+def contact_field_values(acct: Account, req: Request) -> Answer:
+    (cid,) = req.args
+    if _live(acct, cid) is None:
+        return not_found_message("Subscriber", cid)
+    return 200, {"fieldValues": list(acct.field_values.get(int(cid), {}).values())}
+
+
+# --- campaigns --------------------------------------------------------------------------------------
+def campaigns_list(acct: Account, req: Request) -> Answer:
+    return page(req, [c for _, c in sorted(acct.campaigns.items())], "campaigns")
+
+
+def campaign_links(acct: Account, req: Request) -> Answer:
+    (camp,) = req.args
+    if not camp.isdigit() or int(camp) not in acct.campaigns:
+        return not_found_message("Campaign", camp)
+    return 200, {"links": [link for link in acct.links.values() if link["campaignid"] == camp]}
+
+
+def link_data(acct: Account, req: Request) -> Answer:
+    (link,) = req.args
+    if not link.isdigit() or int(link) not in acct.links:
+        return not_found_message("Link", link)
+    return page(req, acct.link_data[int(link)], "linkData")
+
+
+def ecom_orders(acct: Account, req: Request) -> Answer:
+    return page(req, [o for _, o in sorted(acct.orders.items())], "ecomOrders")
+
+
+# --- tags -------------------------------------------------------------------------------------------
+def contact_tags_list(acct: Account, req: Request) -> Answer:
+    return page(req, [ct for _, ct in sorted(acct.contact_tags.items())], "contactTags")
+
+
+def contact_tags_post(acct: Account, req: Request) -> Answer:
+    body = req.json()
+    data = body.get("contactTag") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        return 422, {
+            "errors": [
+                {
+                    "status": 422,
+                    "title": "Missing attribute",
+                    "source": {"pointer": "/data/attributes/contactTag"},
+                }
+            ]
+        }
+    for attr in ("contact", "tag"):
+        if data.get(attr) in (None, ""):
+            return 422, {
+                "errors": [
+                    {
+                        "status": 422,
+                        "title": "Missing attribute",
+                        "source": {"pointer": f"/data/attributes/{attr}"},
+                    }
+                ]
+            }
+    if _live(acct, str(data["contact"])) is None:
+        return not_found_errors("Contact not found")
+    tag = str(data["tag"])
+    if not tag.isdigit() or int(tag) not in acct.tags:
+        return not_found_errors("Tag not found")
+    return 201, {"contactTag": acct.add_tag_to(int(data["contact"]), int(tag))}
+
+
+def contact_tags_delete(acct: Account, req: Request) -> Answer:
+    (ctid,) = req.args
+    ct = acct.contact_tags.get(int(ctid)) if ctid.isdigit() else None
+    if ct is None:
+        return not_found_message("SubscriberTag", ctid)
+    del acct.contact_tags[int(ctid)]
+    if int(ct["contact"]) in acct.contacts:
+        acct.touch(int(ct["contact"]))
+    return 200, {}
+
+
+def tags_list(acct: Account, req: Request) -> Answer:
+    items = [t for _, t in sorted(acct.tags.items())]
+    search = req.query.get("search") or req.query.get("filters[search][eq]")
+    if search:
+        exact = "filters[search][eq]" in req.query
+        needle = search.lower()
+        items = [t for t in items if (t["tag"].lower() == needle if exact else needle in t["tag"].lower())]
+    return page(req, items, "tags")
+
+
+def tags_post(acct: Account, req: Request) -> Answer:
+    body = req.json()
+    data = body.get("tag") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not str(data.get("tag") or "").strip():
+        return unprocessable("Missing attribute", "/data/attributes/tag")
+    if acct.tag_named(str(data["tag"])) is not None:
+        return unprocessable("Tag already exists", "/data/attributes/tag", "duplicate")
+    return 201, {"tag": acct.create_tag(str(data["tag"]), str(data.get("description") or ""))}
+
+
+# --- fields -----------------------------------------------------------------------------------------
+def fields_list(acct: Account, req: Request) -> Answer:
+    return page(
+        req, [f for _, f in sorted(acct.fields.items())], "fields", fieldOptions=[], fieldRels=acct.field_rels
+    )
+
+
+def fields_post(acct: Account, req: Request) -> Answer:
+    body = req.json()
+    data = body.get("field") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not str(data.get("title") or "").strip():
+        return unprocessable("Missing attribute", "/data/attributes/title")
+    title = str(data["title"])
+    if any(f["title"].lower() == title.lower() for f in acct.fields.values()):
+        return unprocessable(
+            "There is already a field with this title", "/data/attributes/title", "duplicate"
+        )
+    return 201, {
+        "field": acct.create_field(title, str(data.get("type") or "text"), str(data.get("descript") or ""))
+    }
+
+
+def field_rels_post(acct: Account, req: Request) -> Answer:
+    body = req.json()
+    data = body.get("fieldRel") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or str(data.get("field", "")) not in {str(k) for k in acct.fields}:
+        return unprocessable("Missing attribute", "/data/attributes/field")
+    rel = {
+        "field": str(data["field"]),
+        "relid": str(data.get("relid", 0)),
+        "dorder": "0",
+        "cdate": ac_time(acct.now),
+        "links": [],
+        "id": str(acct.next_id("fieldRel")),
+    }
+    acct.field_rels.append(rel)
+    return 201, {"fieldRel": rel}
+
+
+# --- bulk import ------------------------------------------------------------------------------------
+def bulk_import(acct: Account, req: Request) -> Answer:
+    body = req.json()
+    contacts = body.get("contacts") if isinstance(body, dict) else None
+    if len(req.body) > BULK_MAX_BYTES:
+        return 400, {
+            "success": 0,
+            "message": "Payload too large.",
+            "failureReasons": ["Up to 400000 bytes may be sent."],
+        }
+    if not isinstance(contacts, list) or not 1 <= len(contacts) <= BULK_MAX_CONTACTS:
+        return 400, {
+            "success": 0,
+            "message": "JSON payload did not pass validation. Please fix failure Reasons and retry. "
+            "The import was not queued for processing.",
+            "failureReasons": [f"Between 1 and {BULK_MAX_CONTACTS} contacts may be imported per request."],
+        }
+    reasons = [
+        {"contact": i, "failureReason": "Field‘ email’ incorrect format"}
+        for i, c in enumerate(contacts)
+        if not isinstance(c, dict) or not EMAIL.match(str(c.get("email", "")))
+    ]
+    if reasons:
+        return 400, {
+            "success": 0,
+            "message": "JSON payload did not pass validation. Please fix failure Reasons and retry. "
+            "The import was not queued for processing.",
+            "failureReasons": reasons,
+        }
+    batch_id = str(uuid.UUID(int=acct.next_id("batch") + (1 << 64)))
+    acct.batches[batch_id] = Batch(contacts)
+    return 200, {
+        "Success": 1,
+        "queued_contacts": len(contacts),
+        "batchId": batch_id,
+        "message": "Contact import queued",
+    }
+
+
+def import_info(acct: Account, req: Request) -> Answer:
+    batch_id = req.query.get("batchId")
+    if not batch_id:
+        return 400, {"success": 0, "message": "'batchId' is a required field."}
+    batch = acct.batches.get(batch_id)
+    if batch is None:
+        return not_found_message("Import", batch_id)
+    batch.polls += 1
+    if batch.status == "waiting" and batch.polls >= 2:
+        settle(acct, batch)
+    return 200, {"status": batch.status, "success": batch.success, "failure": batch.failure}
+
+
+def settle(acct: Account, batch: Batch) -> None:
+    """Apply a queued import: upsert by e-mail (it creates contacts!), set fields, add tags."""
+    for item in batch.contacts:
+        email = str(item["email"])
+        c = acct.contact_by_email(email)
+        if c is None:
+            c = acct.add_contact(email, str(item.get("first_name", "")), str(item.get("last_name", "")))
+        cid = int(c["id"])
+        for fv in item.get("fields") or []:
+            try:
+                field_id = int(fv["id"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if field_id in acct.fields:
+                acct.set_field_value(cid, field_id, str(fv.get("value", "")))
+        for name in item.get("tags") or []:
+            tag = acct.tag_named(str(name)) or acct.create_tag(str(name))
+            acct.add_tag_to(cid, int(tag["id"]))
+        batch.success.append(c["id"])
+    batch.status = "completed"
+
+
+# --- webhooks and the user --------------------------------------------------------------------------
+def webhooks_list(acct: Account, req: Request) -> Answer:
+    return page(req, [w for _, w in sorted(acct.webhooks.items())], "webhooks")
+
+
+def webhooks_post(acct: Account, req: Request) -> Answer:
+    body = req.json()
+    data = body.get("webhook") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        return unprocessable("Missing attribute", "/data/attributes/webhook")
+    for attr in ("name", "url", "events", "sources"):
+        if not data.get(attr):
+            return unprocessable("Missing attribute", f"/data/attributes/{attr}")
+    wid = acct.next_id("webhook")
+    hook = {
+        "cdate": ac_time(acct.now),
+        "listid": str(data.get("listid", 0)),
+        "name": str(data["name"]),
+        "url": str(data["url"]),
+        "events": list(data["events"]),
+        "sources": list(data["sources"]),
+        "links": [],
+        "id": str(wid),
+    }
+    acct.webhooks[wid] = hook
+    return 201, {"webhook": hook}
+
+
+def users_me(acct: Account, req: Request) -> Answer:
+    return 200, {
+        "user": {
+            "username": "admin",
+            "firstName": "Sandbox",
+            "lastName": "Admin",
+            "email": "admin@example.com",
+            "phone": "",
+            "signature": None,
+            "links": {},
+            "id": "1",
+        }
+    }
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", r"users/me", users_me),
+    ("GET", r"contacts", contacts_list),
+    ("GET", r"contacts/(\d+)", contact_get),
+    ("PUT", r"contacts/(\d+)", contact_put),
+    ("GET", r"contacts/(\d+)/trackingLogs", contact_tracking_logs),
+    ("GET", r"contacts/(\d+)/contactTags", contact_contact_tags),
+    ("GET", r"contacts/(\d+)/fieldValues", contact_field_values),
+    ("GET", r"campaigns", campaigns_list),
+    ("GET", r"campaigns/(\d+)/links", campaign_links),
+    ("GET", r"links/(\d+)/linkData", link_data),
+    ("GET", r"ecomOrders", ecom_orders),
+    ("GET", r"contactTags", contact_tags_list),
+    ("POST", r"contactTags", contact_tags_post),
+    ("DELETE", r"contactTags/(\d+)", contact_tags_delete),
+    ("GET", r"tags", tags_list),
+    ("POST", r"tags", tags_post),
+    ("GET", r"fields", fields_list),
+    ("POST", r"fields", fields_post),
+    ("POST", r"fieldRels", field_rels_post),
+    ("POST", r"import/bulk_import", bulk_import),
+    ("GET", r"import/info", import_info),
+    ("GET", r"webhooks", webhooks_list),
+    ("POST", r"webhooks", webhooks_post),
+]
+COMPILED = [(m, re.compile(f"^{p}$"), p.replace(r"(\d+)", "{id}"), h) for m, p, h in ROUTES]

@@ -1,0 +1,61 @@
+"""Fault switches: a rate (a share of requests) or the next N requests, per kind of fault."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+KINDS = ("timeout", "429", "503", "500", "403", "html")
+
+
+@dataclass
+class _Switch:
+    rate: float = 0.0
+    remaining: int = 0
+
+
+class Faults:
+    def __init__(self, seed: int = 0) -> None:
+        self._switches: dict[str, _Switch] = {k: _Switch() for k in KINDS}
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self.fired: dict[str, int] = dict.fromkeys(KINDS, 0)
+
+    def set(self, kind: str, *, rate: float | None = None, next: int | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault {kind!r}; kinds: {', '.join(KINDS)}")
+        with self._lock:
+            switch = self._switches[kind]
+            if rate is not None:
+                if not 0 <= rate <= 1:
+                    raise ValueError("a fault rate is between 0 and 1")
+                switch.rate = rate
+            if next is not None:
+                switch.remaining = max(0, next)
+
+    def clear(self) -> None:
+        with self._lock:
+            for switch in self._switches.values():
+                switch.rate, switch.remaining = 0.0, 0
+
+    def draw(self) -> str | None:
+        """The fault this request meets, if any."""
+        with self._lock:
+            for kind, switch in self._switches.items():
+                if switch.remaining > 0:
+                    switch.remaining -= 1
+                    self.fired[kind] += 1
+                    return kind
+            for kind, switch in self._switches.items():
+                if switch.rate and self._rng.random() < switch.rate:
+                    self.fired[kind] += 1
+                    return kind
+        return None
+
+    def as_json(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                k: {"rate": s.rate, "next": s.remaining, "fired": self.fired[k]}
+                for k, s in self._switches.items()
+            }

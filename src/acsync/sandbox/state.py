@@ -1,0 +1,466 @@
+"""The sandbox's account: AC-shaped records in memory, and a seeded, realistic generator.
+
+Records are stored the way AC returns them (string ids and counts, times with the account's
+UTC offset, zero dates), so the HTTP layer only wraps them in envelopes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+OFFSET = timezone(timedelta(hours=-5))  # the account's time zone, as in AC's own examples
+ZERO_DATE = "0000-00-00"
+ZERO_TIME = "0000-00-00 00:00:00"
+PAGES = {
+    "blog": ["https://www.example.com/blog/lead-scoring-101", "https://www.example.com/blog/deliverability"],
+    "webinar": ["https://www.example.com/webinar/spring-launch"],
+    "pricing": ["https://www.example.com/pricing"],
+    "home": ["https://www.example.com/"],
+}
+FIRST = ["Ann", "Ben", "Cleo", "Dev", "Eva", "Finn", "Gia", "Hugo", "Iris", "Jon", "Kai", "Lea", "Max", "Nia"]
+LAST = ["Meyer", "Schulz", "Okafor", "Silva", "Novak", "Lind", "Park", "Rossi", "Dubois", "Kowalski"]
+
+
+def ac_time(t: datetime) -> str:
+    """``2026-03-01T04:30:00-05:00``: AC's ISO form, in the account's offset."""
+    return t.astimezone(OFFSET).isoformat(timespec="seconds")
+
+
+def utc_stamp(t: datetime) -> str:
+    """``2026-03-01 09:30:00``: AC's ``*_utc_timestamp`` form."""
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class Batch:
+    """A bulk import: queued, then applied when it completes."""
+
+    contacts: list[dict[str, Any]]
+    polls: int = 0
+    status: str = "waiting"
+    success: list[str] = field(default_factory=list)
+    failure: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Account:
+    now: datetime
+    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)
+    field_values: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)  # contact → field → fv
+    fields: dict[int, dict[str, Any]] = field(default_factory=dict)
+    field_rels: list[dict[str, Any]] = field(default_factory=list)
+    tags: dict[int, dict[str, Any]] = field(default_factory=dict)
+    contact_tags: dict[int, dict[str, Any]] = field(default_factory=dict)
+    lists: dict[int, dict[str, Any]] = field(default_factory=dict)
+    contact_lists: list[dict[str, Any]] = field(default_factory=list)
+    campaigns: dict[int, dict[str, Any]] = field(default_factory=dict)
+    links: dict[int, dict[str, Any]] = field(default_factory=dict)
+    link_data: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # link → hits
+    tracking_logs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # contact → logs
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    batches: dict[str, Batch] = field(default_factory=dict)
+    _tag_links: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)  # (contact, tag) → id
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _ids: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def next_id(self, kind: str) -> int:
+        self._ids[kind] = self._ids.get(kind, 0) + 1
+        return self._ids[kind]
+
+    # --- writes the API performs ---------------------------------------------------------------
+    def add_contact(
+        self, email: str, first: str = "", last: str = "", at: datetime | None = None
+    ) -> dict[str, Any]:
+        at = at or self.now
+        cid = self.next_id("contact")
+        c = contact_record(cid, email, first, last, at)
+        self.contacts[cid] = c
+        return c
+
+    def touch(self, cid: int, at: datetime | None = None) -> None:
+        self.contacts[cid]["udate"] = ac_time(at or self.now)
+
+    def set_field_value(self, cid: int, field_id: int, value: str) -> dict[str, Any]:
+        values = self.field_values.setdefault(cid, {})
+        fv = values.get(field_id)
+        if fv is None:
+            fv = field_value_record(self.next_id("fieldValue"), cid, field_id, value, self.now)
+            values[field_id] = fv
+        else:
+            fv["value"] = value
+            fv["udate"] = ac_time(self.now)
+        self.touch(cid)
+        return fv
+
+    def add_tag_to(self, cid: int, tag_id: int, at: datetime | None = None) -> dict[str, Any]:
+        known = self._tag_links.get((str(cid), str(tag_id)))  # AC keeps one link per contact and tag
+        if known is not None and known in self.contact_tags:
+            return self.contact_tags[known]
+        ctid = self.next_id("contactTag")
+        self._tag_links[(str(cid), str(tag_id))] = ctid
+        ct = {
+            "cdate": ac_time(at or self.now),
+            "contact": str(cid),
+            "id": str(ctid),
+            "links": {"contact": f"/{ctid}/contact", "tag": f"/{ctid}/tag"},
+            "tag": str(tag_id),
+        }
+        self.contact_tags[ctid] = ct
+        self.touch(cid, at)
+        return ct
+
+    def tag_named(self, name: str) -> dict[str, Any] | None:
+        return next((t for t in self.tags.values() if t["tag"] == name), None)
+
+    def create_tag(self, name: str, description: str = "") -> dict[str, Any]:
+        tid = self.next_id("tag")
+        tag = {
+            "cdate": ac_time(self.now),
+            "description": description,
+            "id": str(tid),
+            "links": {"contactGoalTags": f"https://sandbox/api/3/tags/{tid}/contactGoalTags"},
+            "tag": name,
+            "tagType": "contact",
+        }
+        self.tags[tid] = tag
+        return tag
+
+    def create_field(self, title: str, type_: str = "text", descript: str = "") -> dict[str, Any]:
+        fid = self.next_id("field")
+        rec = field_record(fid, title, type_, descript, self.now)
+        self.fields[fid] = rec
+        return rec
+
+    def tags_of(self, cid: int) -> list[str]:
+        names = [
+            self.tags[int(ct["tag"])]["tag"] for ct in self.contact_tags.values() if ct["contact"] == str(cid)
+        ]
+        return sorted(names)
+
+    def contact_by_email(self, email: str) -> dict[str, Any] | None:
+        email = email.lower()
+        return next((c for c in self.contacts.values() if c["email"].lower() == email), None)
+
+
+# --- record templates (the keys of AC's own answers, see fixtures/ac) -----------------------------
+def contact_record(cid: int, email: str, first: str, last: str, at: datetime) -> dict[str, Any]:
+    base = f"https://sandbox/api/3/contacts/{cid}"
+    links = [
+        "bounceLogs",
+        "contactAutomations",
+        "contactData",
+        "contactGoals",
+        "contactLists",
+        "contactLogs",
+        "contactTags",
+        "contactDeals",
+        "deals",
+        "fieldValues",
+        "geoIps",
+        "notes",
+        "organization",
+        "plusAppend",
+        "trackingLogs",
+        "scoreValues",
+    ]
+    return {
+        "cdate": ac_time(at),
+        "email": email,
+        "phone": "",
+        "firstName": first,
+        "lastName": last,
+        "orgid": "0",
+        "segmentio_id": "",
+        "bounced_hard": "0",
+        "bounced_soft": "0",
+        "bounced_date": ZERO_DATE,
+        "ip": "0",
+        "ua": "",
+        "hash": hashlib.md5(email.encode(), usedforsecurity=False).hexdigest(),
+        "socialdata_lastcheck": ZERO_TIME,
+        "email_local": "",
+        "email_domain": "",
+        "sentcnt": "0",
+        "rating_tstamp": ZERO_DATE,
+        "gravatar": "1",
+        "deleted": "0",
+        "anonymized": "0",
+        "udate": ac_time(at),
+        "deleted_at": ZERO_TIME,
+        "scoreValues": [],
+        "links": {name: f"{base}/{name}" for name in links},
+        "id": str(cid),
+        "organization": None,
+    }
+
+
+def field_record(fid: int, title: str, type_: str, descript: str, at: datetime) -> dict[str, Any]:
+    perstag = "".join(ch if ch.isalnum() else "_" for ch in title.upper())
+    return {
+        "cdate": ac_time(at),
+        "cols": "0",
+        "defval": None,
+        "descript": descript or None,
+        "id": str(fid),
+        "isrequired": "0",
+        "links": {
+            "options": f"https://sandbox/api/3/fields/{fid}/options",
+            "relations": f"https://sandbox/api/3/fields/{fid}/relations",
+        },
+        "options": [],
+        "ordernum": str(fid),
+        "perstag": perstag,
+        "relations": [],
+        "rows": "0",
+        "service": "",
+        "show_in_list": "0",
+        "title": title,
+        "type": type_,
+        "udate": ac_time(at),
+        "visible": "1",
+    }
+
+
+def field_value_record(fvid: int, cid: int, field_id: int, value: str, at: datetime) -> dict[str, Any]:
+    return {
+        "contact": str(cid),
+        "field": str(field_id),
+        "value": value,
+        "cdate": ac_time(at),
+        "udate": ac_time(at),
+        "created_by": None,
+        "updated_by": None,
+        "links": {
+            "owner": f"https://sandbox/api/3/fieldValues/{fvid}/owner",
+            "field": f"https://sandbox/api/3/fieldValues/{fvid}/field",
+        },
+        "id": str(fvid),
+        "owner": str(cid),
+    }
+
+
+# --- the seeded account ---------------------------------------------------------------------------
+def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = None) -> Account:
+    """A realistic account: contacts created over 12 months, two lists, two campaigns a month with
+    opens and clicks, site visits on blog, webinar and pricing pages, tracked events, orders, tags,
+    and a share of contacts gone quiet. Same seed and ``now`` → same account."""
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    rng = random.Random(seed)
+    acct = Account(now=now)
+    start = now - timedelta(days=365)
+    for lid, name in ((1, "Newsletter"), (2, "Customers")):
+        acct.lists[lid] = {"id": str(lid), "name": name, "stringid": name.lower(), "cdate": ac_time(start)}
+        acct._ids["list"] = lid
+    acct.create_field("Company", "text")
+    for name in ("Customer", "Webinar attendee", "Imported"):
+        acct.create_tag(name)
+
+    people = []
+    for _ in range(contacts):
+        created = start + timedelta(seconds=rng.randrange(int((now - start).total_seconds())))
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        cid = acct._ids.get("contact", 0) + 1
+        c = acct.add_contact(f"{first.lower()}.{last.lower()}{cid}@example.com", first, last, created)
+        persona = rng.choices(["engaged", "fading", "quiet"], [3, 4, 3])[0]
+        # When the contact stops doing anything: engaged never, fading some time, quiet soon.
+        span = (now - created).total_seconds()
+        stop = now if persona == "engaged" else created + timedelta(seconds=span * rng.uniform(0.05, 0.6))
+        people.append((int(c["id"]), created, stop, persona))
+        acct.contact_lists.append(
+            {
+                "contact": c["id"],
+                "list": "1",
+                "status": "1",
+                "sdate": ac_time(created),
+                "id": str(len(acct.contact_lists) + 1),
+            }
+        )
+
+    # Campaigns: two a month, each with an open pixel and two content links.
+    for n in range(24):
+        sent = start + timedelta(days=15 * n + rng.uniform(0, 3))
+        if sent >= now:
+            break
+        camp_id = acct.next_id("campaign")
+        acct.campaigns[camp_id] = campaign_record(camp_id, f"Newsletter #{camp_id}", sent)
+        kinds = rng.sample(["blog", "webinar", "pricing"], 2)
+        camp_links = [link_record(acct.next_id("link"), camp_id, "open", "Read Tracker")]
+        camp_links += [
+            link_record(acct.next_id("link"), camp_id, rng.choice(PAGES[k]), k.title()) for k in kinds
+        ]
+        for link in camp_links:
+            acct.links[int(link["id"])] = link
+            acct.link_data[int(link["id"])] = []
+        for cid, created, stop, persona in people:
+            if not created <= sent <= stop:
+                continue
+            p_open = {"engaged": 0.6, "fading": 0.4, "quiet": 0.25}[persona]
+            if rng.random() >= p_open:
+                continue
+            opened = sent + timedelta(minutes=rng.randrange(5, 3 * 24 * 60))
+            if opened > now:
+                continue
+            acct.link_data[int(camp_links[0]["id"])].append(
+                hit_record(acct.next_id("linkData"), cid, camp_links[0], opened)
+            )
+            for link in camp_links[1:]:
+                if rng.random() < 0.3:
+                    clicked = opened + timedelta(minutes=rng.randrange(1, 90))
+                    if clicked <= now:
+                        acct.link_data[int(link["id"])].append(
+                            hit_record(acct.next_id("linkData"), cid, link, clicked)
+                        )
+            acct.touch(cid, opened)
+
+    # Site visits and tracked events; orders; tags.
+    customer, webinar = acct.tag_named("Customer"), acct.tag_named("Webinar attendee")
+    assert customer is not None
+    assert webinar is not None
+    for cid, created, stop, persona in people:
+        logs = acct.tracking_logs.setdefault(cid, [])
+        visits = {
+            "engaged": rng.randrange(2, 14),
+            "fading": rng.randrange(0, 8),
+            "quiet": rng.randrange(0, 2),
+        }[persona]
+        active = max(1, int((stop - created).total_seconds()))
+        for _ in range(visits):
+            at = created + timedelta(seconds=rng.randrange(active))
+            kind = rng.choices(["blog", "webinar", "pricing", "home"], [4, 2, 2, 2])[0]
+            logs.append(
+                tracking_record(acct.next_id("trackingLog"), cid, "__pagevisit", rng.choice(PAGES[kind]), at)
+            )
+            if kind == "webinar" and rng.random() < 0.4:
+                logs.append(
+                    tracking_record(
+                        acct.next_id("trackingLog"), cid, "webinar_registered", "spring-launch", at
+                    )
+                )
+                acct.add_tag_to(cid, int(webinar["id"]), at)
+        logs.sort(key=lambda r: r["tstamp"])
+        if persona != "quiet" and rng.random() < 0.15:
+            bought = created + timedelta(seconds=rng.randrange(active))
+            oid = acct.next_id("order")
+            acct.orders[oid] = order_record(oid, acct.contacts[cid], rng.randrange(1900, 49900), bought)
+            acct.add_tag_to(cid, int(customer["id"]), bought)
+            acct.contact_lists.append(
+                {
+                    "contact": str(cid),
+                    "list": "2",
+                    "status": "1",
+                    "sdate": ac_time(bought),
+                    "id": str(len(acct.contact_lists) + 1),
+                }
+            )
+        if logs:
+            latest = max(datetime.fromisoformat(log["tstamp"]) for log in logs)
+            if datetime.fromisoformat(acct.contacts[cid]["udate"]) < latest:
+                acct.touch(cid, latest)
+    return acct
+
+
+def campaign_record(camp_id: int, name: str, sent: datetime) -> dict[str, Any]:
+    return {
+        "type": "single",
+        "userid": "1",
+        "segmentid": "0",
+        "bounceid": "-1",
+        "realcid": "0",
+        "sendid": "0",
+        "threadid": "0",
+        "seriesid": "0",
+        "formid": "0",
+        "basetemplateid": "0",
+        "basemessageid": "0",
+        "addressid": "0",
+        "source": "web",
+        "name": name,
+        "cdate": ac_time(sent - timedelta(days=1)),
+        "mdate": ac_time(sent),
+        "sdate": ac_time(sent),
+        "ldate": ac_time(sent + timedelta(hours=1)),
+        "send_amt": "0",
+        "total_amt": "0",
+        "opens": "0",
+        "uniqueopens": "0",
+        "linkclicks": "0",
+        "uniquelinkclicks": "0",
+        "status": "5",
+        "public": "1",
+        "id": str(camp_id),
+        "links": {"links": f"https://sandbox/api/3/campaigns/{camp_id}/links"},
+    }
+
+
+def link_record(link_id: int, camp_id: int, url: str, name: str) -> dict[str, Any]:
+    return {
+        "campaignid": str(camp_id),
+        "messageid": str(camp_id),
+        "link": url,
+        "name": name,
+        "ref": "",
+        "tracked": "1",
+        "links": {"campaign": f"https://sandbox/api/3/links/{link_id}/campaign"},
+        "id": str(link_id),
+        "campaign": str(camp_id),
+        "message": str(camp_id),
+    }
+
+
+def hit_record(hit_id: int, cid: int, link: dict[str, Any], at: datetime) -> dict[str, Any]:
+    return {
+        "contact": str(cid),
+        "campaignid": link["campaignid"],
+        "messageid": link["messageid"],
+        "linkid": link["id"],
+        "isread": "1",
+        "times": "1",
+        "tstamp": ac_time(at),
+        "id": str(hit_id),
+    }
+
+
+def tracking_record(log_id: int, cid: int, type_: str, value: str, at: datetime) -> dict[str, Any]:
+    return {
+        "subscriberid": str(cid),
+        "type": type_,
+        "value": value,
+        "tstamp": ac_time(at),
+        "hash": hashlib.sha1(f"{log_id}".encode(), usedforsecurity=False).hexdigest(),
+        "links": {"contact": f"https://sandbox/api/3/trackingLogs/{log_id}/contact"},
+        "id": str(log_id),
+        "contact": str(cid),
+    }
+
+
+def order_record(oid: int, contact: dict[str, Any], cents: int, at: datetime) -> dict[str, Any]:
+    return {
+        "externalid": f"ORD-{oid:05d}",
+        "source": "1",
+        "email": contact["email"],
+        "currency": "EUR",
+        "connectionid": "1",
+        "customerid": contact["id"],
+        "orderUrl": f"https://shop.example.com/orders/{oid}",
+        "externalCreatedDate": ac_time(at),
+        "externalUpdatedDate": ac_time(at),
+        "shippingMethod": "",
+        "totalPrice": cents,  # an integer, in cents (one of the newer endpoints)
+        "shippingAmount": 0,
+        "taxAmount": 0,
+        "discountAmount": 0,
+        "orderNumber": f"{oid}",
+        "orderDate": ac_time(at),
+        "state": "1",
+        "createdDate": ac_time(at),
+        "updatedDate": ac_time(at),
+        "id": str(oid),
+        "contact": contact["id"],
+    }
