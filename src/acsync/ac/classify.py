@@ -72,11 +72,15 @@ def classify(method: str, path: str, status: int, headers: Mapping[str, str], te
     if 300 <= status < 400:
         raise AcConfigError(f"ActiveCampaign answered with a redirect; {WRONG_URL_OR_KEY}", **where)
     if 200 <= status < 300:
-        if body is None or "html" in content_type or text.lstrip().startswith("<"):
+        if "html" in content_type or text.lstrip().startswith("<"):
             raise AcConfigError(
                 "ActiveCampaign answered with a web page (a login page?) instead of JSON; "
                 + WRONG_URL_OR_KEY,
                 **where,
+            )
+        if body is None:
+            raise AcFatalError(
+                f"ActiveCampaign answered with something that is not JSON: {text[:80]!r}", **where
             )
         return body
     said = "; ".join(messages(body)) or text.strip()[:200]

@@ -139,7 +139,10 @@ def _contact_with_sideloads(acct: Account, c: dict[str, Any]) -> dict[str, Any]:
         "contactAutomations": [],
         "contactLists": lists,
         "deals": [],
-        "fieldValues": values,
+        # sideloaded field values come without created_by/updated_by (AC's own example)
+        "fieldValues": [
+            {k: v for k, v in fv.items() if k not in ("created_by", "updated_by")} for fv in values
+        ],
         "geoAddresses": [],
         "geoIps": [],
         "contact": single,

@@ -26,7 +26,7 @@ from acsync.sandbox.state import Account
 
 IN_PROCESS_URL = "http://sandbox.invalid"
 LOGIN_PAGE = (
-    "<!DOCTYPE html><html><head><title>Log in | ActiveCampaign</title></head>"
+    "<!DOCTYPE html><html><head><title>ActiveCampaign login</title></head>"
     "<body><form method=post action=/admin/index.php><input name=user><input name=pass type=password>"
     "</form></body></html>"
 )

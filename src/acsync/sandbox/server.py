@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from acsync.sandbox.app import Sandbox
@@ -35,7 +36,11 @@ class Server:
         return self
 
     def close(self) -> None:
-        self._server.close()
+        """Stop listening, finish the requests in hand, close kept-alive connections, join."""
+        server: Any = self._server
+        server.close()
+        server.task_dispatcher.shutdown()
+        wasyncore.close_all(server._map)  # the loop runs while any channel is open
         if self._thread is not None:
             self._thread.join(timeout=5)
 

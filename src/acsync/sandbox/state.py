@@ -116,6 +116,50 @@ class Account:
         self.touch(cid, at)
         return ct
 
+    def subscribe(self, cid: int, list_id: int, at: datetime) -> dict[str, Any]:
+        clid = len(self.contact_lists) + 1
+        c = self.contacts[cid]
+        base = f"https://sandbox/api/3/contactLists/{clid}"
+        rec = {
+            "contact": str(cid),
+            "list": str(list_id),
+            "form": None,
+            "seriesid": "0",
+            "sdate": ac_time(at),
+            "udate": None,
+            "status": "1",
+            "responder": "1",
+            "sync": "0",
+            "unsubreason": None,
+            "campaign": None,
+            "message": None,
+            "first_name": c["firstName"],
+            "last_name": c["lastName"],
+            "ip4Sub": "0",
+            "sourceid": "0",
+            "autosyncLog": None,
+            "ip4_last": "0",
+            "ip4Unsub": "0",
+            "unsubscribeAutomation": None,
+            "links": {
+                name: f"{base}/{name}"
+                for name in (
+                    "automation",
+                    "list",
+                    "contact",
+                    "form",
+                    "autosyncLog",
+                    "campaign",
+                    "unsubscribeAutomation",
+                    "message",
+                )
+            },
+            "id": str(clid),
+            "automation": None,
+        }
+        self.contact_lists.append(rec)
+        return rec
+
     def tag_named(self, name: str) -> dict[str, Any] | None:
         return next((t for t in self.tags.values() if t["tag"] == name), None)
 
@@ -273,15 +317,7 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
         span = (now - created).total_seconds()
         stop = now if persona == "engaged" else created + timedelta(seconds=span * rng.uniform(0.05, 0.6))
         people.append((int(c["id"]), created, stop, persona))
-        acct.contact_lists.append(
-            {
-                "contact": c["id"],
-                "list": "1",
-                "status": "1",
-                "sdate": ac_time(created),
-                "id": str(len(acct.contact_lists) + 1),
-            }
-        )
+        acct.subscribe(int(c["id"]), 1, created)
 
     # Campaigns: two a month, each with an open pixel and two content links.
     for n in range(24):
@@ -350,15 +386,7 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
             oid = acct.next_id("order")
             acct.orders[oid] = order_record(oid, acct.contacts[cid], rng.randrange(1900, 49900), bought)
             acct.add_tag_to(cid, int(customer["id"]), bought)
-            acct.contact_lists.append(
-                {
-                    "contact": str(cid),
-                    "list": "2",
-                    "status": "1",
-                    "sdate": ac_time(bought),
-                    "id": str(len(acct.contact_lists) + 1),
-                }
-            )
+            acct.subscribe(cid, 2, bought)
         if logs:
             latest = max(datetime.fromisoformat(log["tstamp"]) for log in logs)
             if datetime.fromisoformat(acct.contacts[cid]["udate"]) < latest:

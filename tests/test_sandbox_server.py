@@ -1,0 +1,114 @@
+"""The sandbox over real HTTP on 127.0.0.1: the client, the control endpoints, webhooks, the CLI."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from acsync.ac import AcClient
+from acsync.cli import cli
+from acsync.sandbox import Sandbox, seed_account
+from acsync.sandbox.server import Server, serve_sandbox
+from acsync.sandbox.webhooks import FORM, post_webhooks, webhook_bodies
+from tests.conftest import ROOT
+from tests.sandbox_helpers import NOW
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[Sandbox, Server]]:
+    sb = Sandbox(seed_account(150, 2, NOW), rate_limit=None, timeout_seconds=0.6)
+    with serve_sandbox(sb) as server:
+        yield sb, server
+
+
+def test_client_over_http(served: tuple[Sandbox, Server]) -> None:
+    sb, server = served
+    assert server.url.startswith("http://127.0.0.1:")
+    client = AcClient(server.url, "sandbox", read_timeout=0.3, requests_per_second=100)
+    sb.faults.set("timeout", next=1)
+    sb.faults.set("503", next=1)
+    assert sum(len(p) for p in client.contact_pages()) == 150
+    journal = requests.get(f"{server.url}/__sandbox/journal", timeout=5).json()
+    assert journal["counts"]["GET contacts"] == 4  # 2 pages + 2 faults
+    assert journal["statuses"]["503"] == 1
+
+
+def test_faults_over_http(served: tuple[Sandbox, Server]) -> None:
+    _, server = served
+    r = requests.post(f"{server.url}/__sandbox/faults", json={"kind": "429", "next": 2}, timeout=5)
+    assert r.json()["429"]["next"] == 2
+    statuses = [
+        requests.get(f"{server.url}/api/3/users/me", headers={"Api-Token": "sandbox"}, timeout=5).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [429, 429, 200]
+    bad = requests.post(f"{server.url}/__sandbox/faults", json={"kind": "teapot"}, timeout=5)
+    assert bad.status_code == 400
+
+
+def test_rate_limit_over_http(served: tuple[Sandbox, Server]) -> None:
+    sb, server = served
+    sb.set_rate_limit(5.0)
+    statuses = [
+        requests.get(f"{server.url}/api/3/users/me", headers={"Api-Token": "sandbox"}, timeout=5)
+        for _ in range(8)
+    ]
+    limited = [r for r in statuses if r.status_code == 429]
+    assert limited
+    assert limited[0].headers["Retry-After"] == "1"
+
+
+def test_webhooks_are_posted_as_ac_does() -> None:
+    received: list[tuple[str, str]] = []
+
+    def receiver(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        received.append((environ.get("CONTENT_TYPE", ""), environ["wsgi.input"].read(length).decode()))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    acct = seed_account(30, 4, NOW)
+    bodies = webhook_bodies(acct, 12, seed=1)
+    with Server(receiver) as server:
+        assert post_webhooks(f"{server.url}/hook", bodies) == [200] * 12
+    assert len(received) == 12
+    content_type, body = received[0]
+    assert content_type == FORM
+    fields = dict(parse_qsl(body, keep_blank_values=True))
+    assert {"type", "date_time", "contact[id]", "contact[email]", "contact[tags]"} <= fields.keys()
+    assert fields["date_time"].endswith("-05:00")
+    kinds = {dict(parse_qsl(b))["type"] for _, b in received}
+    assert "open" in kinds
+    clicks = [dict(parse_qsl(b)) for _, b in received if dict(parse_qsl(b))["type"] == "click"]
+    assert all("campaign[id]" in c for c in clicks)
+
+
+def test_check_config_online(served: tuple[Sandbox, Server], tmp_path: Any) -> None:
+    _, server = served
+    env = {"ACSYNC_ACTIVECAMPAIGN__URL": server.url, "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "sandbox"}
+    args = ["--config", str(ROOT / "config.example.toml"), "check-config", "--online"]
+    ok = CliRunner(env=env).invoke(cli, args)
+    assert ok.exit_code == 0, ok.output
+    assert "accepts the API token (user admin" in ok.output
+    assert 'api_token = "**********"' in ok.output
+    assert "sandbox" not in ok.output.replace("acsync", "")  # the token itself is never printed
+    wrong = CliRunner(env={**env, "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "nope"}).invoke(cli, args)
+    assert wrong.exit_code == 2
+    assert "login page" in wrong.output
+    missing = CliRunner(env={"ACSYNC_ACTIVECAMPAIGN__API_TOKEN": ""}).invoke(cli, args)
+    assert missing.exit_code == 2
+    assert "ACSYNC_ACTIVECAMPAIGN__API_TOKEN" in missing.output
+
+
+def test_server_closes_cleanly() -> None:
+    sb = Sandbox(seed_account(5, 1, NOW))
+    server = serve_sandbox(sb).start()
+    assert requests.get(f"{server.url}/__sandbox/journal", timeout=5).status_code == 200
+    server.close()
+    assert not any(t.name == "acsync-http" and t.is_alive() for t in threading.enumerate())
