@@ -63,10 +63,8 @@ def main() -> None:
     achieved = (args.requests - 1) / elapsed
     too_many = journal["statuses"].get("429", 0)
     print(f"{'allowed rate (baseline)':<44} {RATE:8.2f} req/s")
-    print(
     label = f"achieved, {args.requests} requests, {args.threads} threads"
     print(f"{label:<44} {achieved:8.2f} req/s  = {achieved / RATE:5.3f} x baseline (target >= 0.95)")
-    )
     print(f"{'429 answers':<44} {too_many:8d}        (target 0)")
     print(f"{'sandbox unthrottled, for scale':<44} {200 / unthrottled:8.1f} req/s")
 

@@ -216,3 +216,26 @@ def test_token_bucket_with_a_fake_clock() -> None:
     bucket.pause(3)
     bucket.acquire()
     assert clock.now - 1000.0 == pytest.approx(5.0, abs=0.21)
+
+
+def test_clients_of_one_account_share_one_bucket() -> None:
+    from acsync.ac.client import client_from_config
+    from acsync.config import ActiveCampaignConfig
+
+    cfg = ActiveCampaignConfig(url="https://acct.api-us1.com", api_token="t")  # type: ignore[arg-type]
+    a, b = client_from_config(cfg), client_from_config(cfg)
+    assert a.limiter is b.limiter
+    assert a.bulk_limiter is b.bulk_limiter
+    other = client_from_config(ActiveCampaignConfig(url="https://other.api-us1.com", api_token="t"))  # type: ignore[arg-type]
+    assert other.limiter is not a.limiter
+
+
+def test_same_seed_same_account() -> None:
+    from acsync.sandbox import seed_account
+    from tests.sandbox_helpers import NOW
+
+    one, two = seed_account(80, 9, NOW), seed_account(80, 9, NOW)
+    assert one.contacts == two.contacts
+    assert one.link_data == two.link_data
+    assert one.tracking_logs == two.tracking_logs
+    assert seed_account(80, 10, NOW).contacts != one.contacts

@@ -21,7 +21,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from acsync.ac.classify import Forbidden, classify
 from acsync.ac.errors import AcFatalError, AcRetriableError
 from acsync.ac.parse import as_id
-from acsync.ac.ratelimit import TokenBucket
+from acsync.ac.ratelimit import TokenBucket, shared_bucket
 from acsync.config import ActiveCampaignConfig
 from acsync.errors import ConfigError
 
@@ -54,6 +54,7 @@ class AcClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         limiter: TokenBucket | None = None,
+        bulk_limiter: TokenBucket | None = None,
     ) -> None:
         self.root = api_root(url)
         self.session = session or requests.Session()
@@ -62,7 +63,7 @@ class AcClient:
         self.max_attempts = max_attempts
         self.sleep = sleep
         self.limiter = limiter or TokenBucket(requests_per_second, 1.0, clock, sleep)
-        self.bulk_limiter = TokenBucket(bulk_requests_per_minute / 60.0, 1.0, clock, sleep)
+        self.bulk_limiter = bulk_limiter or TokenBucket(bulk_requests_per_minute / 60.0, 1.0, clock, sleep)
         self.requests: Counter[str] = Counter()  # per "METHOD endpoint", retries included
 
     # --- the one way out -------------------------------------------------------------------------
@@ -315,10 +316,12 @@ def client_from_config(cfg: ActiveCampaignConfig) -> AcClient:
         )
     if problems or cfg.url is None or cfg.api_token is None:
         raise ConfigError("cannot talk to ActiveCampaign", problems)
+    root = api_root(cfg.url)
     return AcClient(
         cfg.url,
         cfg.api_token.get_secret_value().strip(),
-        requests_per_second=cfg.requests_per_second,
+        limiter=shared_bucket(root, "api", cfg.requests_per_second),
+        bulk_limiter=shared_bucket(root, "bulk", 100 / 60),
         connect_timeout=cfg.connect_timeout,
         read_timeout=cfg.read_timeout,
         max_attempts=cfg.max_attempts,

@@ -10,6 +10,23 @@ import time
 from collections.abc import Callable
 
 
+_SHARED: dict[tuple[str, str], TokenBucket] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_bucket(account: str, kind: str, rate: float) -> TokenBucket:
+    """The process's one bucket for an account (``kind``: "api" or "bulk"), made on first use.
+
+    AC's limit is per account and shared by everything on it, so every client and thread of
+    this process that talks to the same API root draws from the same bucket.
+    """
+    with _SHARED_LOCK:
+        bucket = _SHARED.get((account, kind))
+        if bucket is None or bucket.rate != rate:
+            bucket = _SHARED[(account, kind)] = TokenBucket(rate)
+        return bucket
+
+
 class TokenBucket:
     """At most ``rate`` acquisitions per second on average, at most ``burst`` at once."""
 
