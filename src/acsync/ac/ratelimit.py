@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Callable
 
-
 _SHARED: dict[tuple[str, str], TokenBucket] = {}
 _SHARED_LOCK = threading.Lock()
 
