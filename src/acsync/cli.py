@@ -6,6 +6,7 @@ Exit status: 0 success, 1 runtime failure, 2 usage or config error.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -414,12 +415,17 @@ def sandbox(port: int, contacts: int, seed: int, token: str, rate_limit: float) 
     click.echo(f"  API token {token}             (ACSYNC_ACTIVECAMPAIGN__API_TOKEN)")
     click.echo(f"  journal   {server.url}/__sandbox/journal")
     click.echo(f"  limit     {f'{rate_limit:g} requests/s' if rate_limit else 'none'}; Ctrl-C stops it")
+    signal.signal(signal.SIGTERM, _interrupt)  # a container's stop: close like Ctrl-C
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> None:
