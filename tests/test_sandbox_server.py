@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from acsync.ac import AcClient
 from acsync.cli import cli
 from acsync.sandbox import Sandbox, seed_account
-from acsync.sandbox.server import Server, serve_sandbox
+from acsync.sandbox.server import serve_sandbox
 from acsync.sandbox.webhooks import FORM, post_webhooks, webhook_bodies
+from acsync.serving import Server
 from tests.conftest import ROOT
 from tests.sandbox_helpers import NOW
 

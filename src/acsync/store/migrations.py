@@ -83,3 +83,22 @@ def initial(db: Database) -> None:
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """
     )
+
+
+@migrations(name="0002_inbox")
+def inbox(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            body BLOB NOT NULL,             -- the raw body, exactly as AC posted it
+            status TEXT NOT NULL DEFAULT 'new',  -- new, ingested, ignored, unknown, rejected
+            type TEXT,                      -- AC's webhook type, once decoded
+            reason TEXT,                    -- why it was rejected
+            processed_at TEXT
+        );
+        CREATE INDEX inbox_new ON inbox(id) WHERE status = 'new';
+        """
+    )
