@@ -113,3 +113,29 @@ def test_server_closes_cleanly() -> None:
     assert requests.get(f"{server.url}/__sandbox/journal", timeout=5).status_code == 200
     server.close()
     assert not any(t.name == "acsync-http" and t.is_alive() for t in threading.enumerate())
+
+
+def test_setup_registers_the_webhook_once(served: tuple[Sandbox, Server]) -> None:
+    sb, server = served
+    env = {
+        "ACSYNC_ACTIVECAMPAIGN__URL": server.url,
+        "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "sandbox",
+        "ACSYNC_WEBHOOK__TOKEN": "a-webhook-token-long-enough",
+        "ACSYNC_WEBHOOK__PUBLIC_URL": "https://acsync.example.com",
+    }
+    args = ["--config", str(ROOT / "config.example.toml"), "setup"]
+    dry = CliRunner(env=env).invoke(cli, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would create one posting" in dry.output
+    assert sb.account.webhooks == {}
+    first = CliRunner(env=env).invoke(cli, args)
+    assert "webhook: created #1" in first.output
+    again = CliRunner(env=env).invoke(cli, args)
+    assert "webhook: found #1" in again.output
+    (hook,) = sb.account.webhooks.values()
+    assert hook["url"] == "https://acsync.example.com/webhooks/activecampaign/a-webhook-token-long-enough"
+    assert "open" in hook["events"]
+    assert "a-webhook-token-long-enough" not in first.output + again.output
+    short = CliRunner(env={**env, "ACSYNC_WEBHOOK__TOKEN": "short"}).invoke(cli, args)
+    assert short.exit_code == 2
+    assert "at least 16" in short.output

@@ -135,15 +135,22 @@ def check_config(obj: Context, online: bool) -> None:
 
 
 @cli.command()
-@click.argument("source", metavar="FILE|-", type=click.File("r", encoding="utf-8"))
+@click.argument("source", metavar="[FILE|-]", required=False, type=click.File("r", encoding="utf-8"))
+@click.option("--inbox", is_flag=True, help="Turn the stored webhooks into events instead.")
 @click.pass_obj
-def ingest(obj: Context, source: Any) -> None:
-    """Load normalized events from a JSON Lines file (or - for standard input).
+def ingest(obj: Context, source: Any, inbox: bool) -> None:
+    """Load normalized events from a JSON Lines file (or - for standard input), or with --inbox
+    turn the webhooks the receiver stored into events.
 
     Each line is one event: {"type", "contact_id" or "email", "at", ...}. A bad line is reported
     with its line number and reason and never stops the good ones; the exit status is 1 if any
     line was rejected. Events already stored (same identity) are counted as duplicates.
     """
+    if inbox == (source is not None):
+        raise click.UsageError("give a FILE (or -) or --inbox, not both")
+    if inbox:
+        _ingest_inbox(obj)
+        return
     from acsync.jobs.ingest import ingest_lines
 
     name = "stdin" if source.name == "<stdin>" else Path(source.name).name
@@ -158,6 +165,101 @@ def ingest(obj: Context, source: Any) -> None:
     )
     if report.rejected:
         sys.exit(1)
+
+
+def _ingest_inbox(obj: Context) -> None:
+    from acsync.jobs.inbox import ingest_inbox
+
+    with obj.store() as store:
+        report = ingest_inbox(store, utcnow())
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(report.statuses.items())) or "nothing waiting"
+    click.echo(
+        f"inbox: {report.rows} webhooks ({statuses}); events new {report.new}, duplicate {report.duplicate}"
+    )
+    if report.statuses["unknown"]:
+        unknown = sorted(t for t in report.types if t not in _known_webhook_types())
+        click.echo(f"  unknown webhook types, kept in the inbox: {', '.join(unknown)}", err=True)
+
+
+def _known_webhook_types() -> set[str]:
+    from acsync.core.webhook_decode import AUTOMATION, KNOWN_UNSCORED, SCORED
+
+    return {*SCORED, *KNOWN_UNSCORED, AUTOMATION}
+
+
+def _webhook_token(settings: Settings) -> str:
+    token = settings.webhook.token.get_secret_value().strip() if settings.webhook.token else ""
+    if len(token) < 16:
+        raise ConfigError(
+            "the webhook receiver needs a secret token",
+            [
+                "export ACSYNC_WEBHOOK__TOKEN=<at least 16 random characters>, e.g. the output of "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+            ],
+        )
+    return token
+
+
+@cli.command()
+@click.pass_obj
+def serve(obj: Context) -> None:
+    """Run the webhook receiver alone, on [webhook] host and port.
+
+    AC posts to /webhooks/activecampaign/<ACSYNC_WEBHOOK__TOKEN>; each body is committed to the
+    inbox before the answer. GET /healthz and GET /metrics serve operations. Turn the inbox into
+    events with `acsync ingest --inbox` (the daemon does it on its schedule).
+    """
+    from acsync.serving import Server
+    from acsync.webhook.app import PREFIX, WebhookApp
+
+    settings = obj.settings
+    hook = settings.webhook
+    app = WebhookApp(
+        obj.db_path,
+        _webhook_token(settings),
+        max_body=hook.max_body,
+        busy_timeout=settings.store.busy_timeout,
+        stale_after=hook.stale_after,
+    )
+    server = Server(app, hook.port, hook.threads, host=hook.host)
+    click.echo(f"receiving webhooks on {server.url}{PREFIX}<token> ({hook.threads} threads); Ctrl-C stops")
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Say what would be created; change nothing.")
+@click.pass_obj
+def setup(obj: Context, dry_run: bool) -> None:
+    """Prepare ActiveCampaign for acsync: register the webhook when webhook.public_url is set.
+
+    Idempotent: a webhook with the same URL is reused, never duplicated.
+    """
+    from acsync.ac.client import client_from_config
+    from acsync.webhook.app import PREFIX
+
+    settings = obj.settings
+    hook = settings.webhook
+    if not hook.public_url:
+        click.echo("webhook: webhook.public_url is not set; skipped (acsync then learns activity by polling)")
+        return
+    token = _webhook_token(settings)
+    url = f"{hook.public_url}{PREFIX}{token}"
+    shown = f"{hook.public_url}{PREFIX}<token>"
+    client = client_from_config(settings.activecampaign)
+    existing = next((w for w in client.webhooks() if w.get("url") == url), None)
+    if existing is not None:
+        click.echo(f"webhook: found #{existing.get('id')} posting to {shown}")
+    elif dry_run:
+        click.echo(f"webhook: would create one posting {', '.join(hook.events)} to {shown}")
+    else:
+        created = client.create_webhook("acsync", url, list(hook.events), list(hook.sources))
+        click.echo(f"webhook: created #{created.get('id')} posting {', '.join(hook.events)} to {shown}")
 
 
 @cli.command()

@@ -209,12 +209,63 @@ class ActiveCampaignConfig(_Section):
         return url
 
 
+DEFAULT_WEBHOOK_EVENTS = [
+    "subscribe",
+    "unsubscribe",
+    "open",
+    "click",
+    "forward",
+    "share",
+    "bounce",
+    "reply",
+    "sent",
+    "update",
+    "contact_tag_added",
+    "contact_tag_removed",
+]
+
+
+WebhookSource = Literal["public", "admin", "api", "system"]
+WEBHOOK_SOURCES: tuple[WebhookSource, ...] = ("public", "admin", "api", "system")
+
+
+class WebhookConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    threads: int = Field(default=8, ge=1, le=64)
+    max_body: int = Field(default=65536, ge=1024, description="bytes")
+    token: SecretStr | None = None
+    public_url: str | None = None
+    events: list[str] = Field(default_factory=lambda: list(DEFAULT_WEBHOOK_EVENTS), min_length=1)
+    sources: list[WebhookSource] = Field(default_factory=lambda: list(WEBHOOK_SOURCES), min_length=1)
+    stale_after: float = Field(default=900, gt=0, description="seconds an inbox row may wait")
+
+    @field_validator("public_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError(
+                "expected the https:// address AC will post to (AC sends HTTPS webhooks to port 443 only)"
+            )
+        return None if value is None else value.rstrip("/")
+
+
 class StoreConfig(_Section):
     path: str = "acsync.db"
     busy_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for a lock")
 
 
-SECTIONS = ("scores", "rules", "inactivity", "thresholds", "segments", "content", "store", "activecampaign")
+SECTIONS = (
+    "scores",
+    "rules",
+    "inactivity",
+    "thresholds",
+    "segments",
+    "content",
+    "store",
+    "activecampaign",
+    "webhook",
+)
 
 
 class Settings(BaseSettings):
@@ -230,6 +281,7 @@ class Settings(BaseSettings):
     content: list[ContentConfig] = []
     store: StoreConfig = StoreConfig()
     activecampaign: ActiveCampaignConfig = ActiveCampaignConfig()
+    webhook: WebhookConfig = WebhookConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -416,12 +468,15 @@ def _describe(err: Any, data: dict[str, Any]) -> str:
 def _reference_problems(data: dict[str, Any]) -> list[str]:
     """Cross-section checks, tolerant of malformed input (pydantic reports that)."""
     problems: list[str] = []
-    ac = data.get("activecampaign")
-    if isinstance(ac, dict) and "api_token" in ac:
-        problems.append(
-            "activecampaign.api_token: keep the API token out of the file; "
-            "set the environment variable ACSYNC_ACTIVECAMPAIGN__API_TOKEN instead"
-        )
+    for section, key, env in (
+        ("activecampaign", "api_token", "ACSYNC_ACTIVECAMPAIGN__API_TOKEN"),
+        ("webhook", "token", "ACSYNC_WEBHOOK__TOKEN"),
+    ):
+        table = data.get(section)
+        if isinstance(table, dict) and key in table:
+            problems.append(
+                f"{section}.{key}: keep secrets out of the file; set the environment variable {env} instead"
+            )
     scores = data.get("scores", [{"name": "lead_score"}])
     names = [s.get("name") for s in scores if isinstance(s, dict)] if isinstance(scores, list) else []
     if len(set(names)) != len(names):

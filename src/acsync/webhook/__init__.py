@@ -1,0 +1,1 @@
+"""The webhook receiver: authenticate, store the raw body durably, answer; parse later."""
