@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -9,6 +10,8 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 LOOPBACK = "127.0.0.1"
+# waitress warns "Task queue depth is N" whenever every thread is busy: routine under load.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 class Server:
