@@ -20,9 +20,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from acsync.ac.classify import Forbidden, classify
 from acsync.ac.errors import AcFatalError, AcRetriableError
-from acsync.ac.parse import as_id
 from acsync.ac.ratelimit import TokenBucket, shared_bucket
 from acsync.config import ActiveCampaignConfig
+from acsync.core.ac_values import as_id
 from acsync.errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -102,3 +102,16 @@ def inbox(db: Database) -> None:
         CREATE INDEX inbox_new ON inbox(id) WHERE status = 'new';
         """
     )
+
+
+@migrations(name="0003_cursors")
+def cursors(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE cursors (
+            name TEXT PRIMARY KEY,          -- e.g. backfill:contacts, sync:updated_after
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
