@@ -239,3 +239,13 @@ def test_same_seed_same_account() -> None:
     assert one.link_data == two.link_data
     assert one.tracking_logs == two.tracking_logs
     assert seed_account(80, 10, NOW).contacts != one.contacts
+
+
+def test_token_bucket_never_spins_on_floating_point_leftovers() -> None:
+    clock = FakeClock()
+    clock.now = 1e9  # a large clock value: tiny waits would not move it
+    bucket = TokenBucket(3, 1, clock, clock.sleep)
+    bucket._tokens = 1 - 1e-15
+    for _ in range(5):
+        bucket.acquire()
+    assert len(clock.slept) < 50

@@ -10,6 +10,7 @@ its own (100 requests a minute). The token never appears in a message or a log.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -65,6 +66,7 @@ class AcClient:
         self.limiter = limiter or TokenBucket(requests_per_second, 1.0, clock, sleep)
         self.bulk_limiter = bulk_limiter or TokenBucket(bulk_requests_per_minute / 60.0, 1.0, clock, sleep)
         self.requests: Counter[str] = Counter()  # per "METHOD endpoint", retries included
+        self._count_lock = threading.Lock()
 
     # --- the one way out -------------------------------------------------------------------------
     def request(
@@ -125,7 +127,8 @@ class AcClient:
         (self.bulk_limiter if bulk else self.limiter).acquire()
         if bulk:
             self.limiter.acquire()
-        self.requests[label] += 1
+        with self._count_lock:
+            self.requests[label] += 1
         try:
             response = self.session.request(
                 method,

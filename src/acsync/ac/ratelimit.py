@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable
 
+_EPSILON = 1e-9  # a token this close to whole is whole
+_MIN_WAIT = 1e-4  # seconds
 _SHARED: dict[tuple[str, str], TokenBucket] = {}
 _SHARED_LOCK = threading.Lock()
 
@@ -61,10 +63,12 @@ class TokenBucket:
                 self._refill(now)
                 wait = self._paused_until - now
                 if wait <= 0:
-                    if self._tokens >= 1:
-                        self._tokens -= 1
+                    if self._tokens >= 1 - _EPSILON:
+                        self._tokens = max(0.0, self._tokens - 1)
                         return waited
                     wait = (1 - self._tokens) / self.rate
+            # Never spin on a wait too small to move the clock (floating point leftovers).
+            wait = max(wait, _MIN_WAIT)
             self._sleep(wait)
             waited += wait
 

@@ -14,10 +14,12 @@ recently, the trackingLogs of the contacts that changed, orders, then the webhoo
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from acsync.ac.client import AcClient
@@ -31,8 +33,9 @@ from acsync.store.contacts import Contacts
 from acsync.store.events import DUPLICATE, NEW, insert_event, mark_dirty
 
 PHASES = ("contacts", "campaigns", "tracking", "orders", "tags")
+PREFETCH = 2  # trackingLogs requests in flight while a page is written
 SYNC_OVERLAP = timedelta(minutes=10)
-RECENT_CAMPAIGNS = timedelta(days=14)
+RECENT_CAMPAIGNS = timedelta(days=30)  # opens and clicks trickle in for weeks
 
 
 @dataclass
@@ -221,10 +224,27 @@ def _tracking(
     done = int(p.cursor(name) or 0)
     todo = [i for i in ids if i > done]
     progress.start("tracking", len(todo))
-    for ac_id in todo:
-        logs = [log for page in p.client.tracking_log_pages(str(ac_id)) for log in page]
-        p.save((ac_mapping.tracking_log(log) for log in logs), (name, str(ac_id)))
-        progress.advance("tracking")
+
+    def fetch(ac_id: int) -> list[dict[str, Any]]:
+        return [log for page in p.client.tracking_log_pages(str(ac_id)) for log in page]
+
+    # Fetch ahead while this thread writes, so the rate limit, not the database, sets the pace.
+    # Results are written in contact order, so the cursor still means "done up to here".
+    with ThreadPoolExecutor(max_workers=PREFETCH, thread_name_prefix="acsync-fetch") as pool:
+        queue = iter(todo)
+        ahead = deque((i, pool.submit(fetch, i)) for i in islice(queue, 2 * PREFETCH))
+        try:
+            while ahead:
+                ac_id, future = ahead.popleft()
+                logs = future.result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    ahead.append((nxt, pool.submit(fetch, nxt)))
+                p.save((ac_mapping.tracking_log(log) for log in logs), (name, str(ac_id)))
+                progress.advance("tracking")
+        finally:
+            for _, future in ahead:
+                future.cancel()
 
 
 def _offset_phase(

@@ -215,6 +215,8 @@ class Sandbox:
         if what == "journal" and method == "DELETE":
             self.journal.reset()
             return _json(200, self.journal.as_json())
+        if what == "stats" and method == "GET":
+            return _json(200, self.stats())
         if what == "faults" and method == "GET":
             return _json(200, self.faults.as_json())
         if what == "faults" and method == "POST":
@@ -227,7 +229,26 @@ class Sandbox:
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 return _json(400, {"message": f"expected {{kind, rate?, next?}} or {{clear: true}}: {e}"})
             return _json(200, self.faults.as_json())
-        return _json(404, {"message": "sandbox control endpoints: GET/DELETE journal, GET/POST faults"})
+        return _json(
+            404, {"message": "sandbox control endpoints: GET/DELETE journal, GET/POST faults, GET stats"}
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """What the account holds: enough to compute the fewest requests a full pull needs."""
+        acct = self.account
+        with acct.lock:
+            return {
+                "contacts": len(acct.contacts) - len(acct.deleted),
+                "campaigns": len(acct.campaigns),
+                "links": len(acct.links),
+                "hits_per_link": [len(acct.link_data[i]) for i in sorted(acct.links)],
+                "tracking_logs_per_contact": [
+                    len(acct.tracking_logs.get(c, [])) for c in sorted(acct.contacts)
+                ],
+                "orders": len(acct.orders),
+                "tags": len(acct.tags),
+                "contact_tags": len(acct.contact_tags),
+            }
 
     # --- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
