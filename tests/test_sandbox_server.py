@@ -139,3 +139,21 @@ def test_setup_registers_the_webhook_once(served: tuple[Sandbox, Server]) -> Non
     short = CliRunner(env={**env, "ACSYNC_WEBHOOK__TOKEN": "short"}).invoke(cli, args)
     assert short.exit_code == 2
     assert "at least 16" in short.output
+
+
+def test_backfill_and_sync_commands(served: tuple[Sandbox, Server], tmp_path: Any) -> None:
+    _, server = served
+    env = {"ACSYNC_ACTIVECAMPAIGN__URL": server.url, "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "sandbox"}
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(tmp_path / "cli.db")]
+    env["ACSYNC_ACTIVECAMPAIGN__REQUESTS_PER_SECOND"] = "100"
+    first = CliRunner(env=env).invoke(cli, [*base, "backfill", "--quiet"])
+    assert first.exit_code == 0, first.output
+    assert "backfill: contacts 150; new events" in first.output
+    assert "GET contacts/{id}/trackingLogs" in first.output
+    assert "scored: ledgers rebuilt 150" in first.output
+    again = CliRunner(env=env).invoke(cli, [*base, "sync", "--quiet"])
+    assert again.exit_code == 0, again.output
+    assert "inbox: 0 webhooks" in again.output
+    bad = CliRunner(env=env).invoke(cli, [*base, "backfill", "--since", "last week"])
+    assert bad.exit_code == 2
+    assert "--since" in bad.output
