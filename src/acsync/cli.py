@@ -310,13 +310,7 @@ def serve(obj: Context) -> None:
     )
     server = Server(app, hook.port, hook.threads, host=hook.host)
     click.echo(f"receiving webhooks on {server.url}{PREFIX}<token> ({hook.threads} threads); Ctrl-C stops")
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    _serve_until_stopped(server)
 
 
 @cli.command()
@@ -604,17 +598,22 @@ def sandbox(port: int, contacts: int, seed: int, token: str, rate_limit: float) 
     click.echo(f"  API token {token}             (ACSYNC_ACTIVECAMPAIGN__API_TOKEN)")
     click.echo(f"  journal   {server.url}/__sandbox/journal")
     click.echo(f"  limit     {f'{rate_limit:g} requests/s' if rate_limit else 'none'}; Ctrl-C stops it")
-    signal.signal(signal.SIGTERM, _interrupt)  # a container's stop: close like Ctrl-C
+    _serve_until_stopped(server)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve_until_stopped(server: Any) -> None:
+    """Serve in the foreground until Ctrl-C or SIGTERM (a container's stop), then close."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from acsync.core.ac_values import ac_time, as_id, as_int
-from acsync.core.event import Event, derive_key
+from acsync.core.event import Event, build_event
 
 PAGE_VISIT = "__pagevisit"
 OPEN_LINK = "open"
@@ -45,20 +45,7 @@ def contact_record(c: dict[str, Any]) -> ContactRecord | None:
 def _event(type_: str, contact: str | None, at: datetime | None, **attrs: str | None) -> Event | None:
     if contact is None or at is None:
         return None
-    values = {k: attrs.get(k) for k in ("campaign", "url", "tag", "form", "list", "name")}
-    return Event(
-        derive_key(type_, contact, at, values),
-        type_,
-        at,
-        contact,
-        None,
-        campaign=values["campaign"],
-        url=values["url"],
-        tag=values["tag"],
-        form=values["form"],
-        list=values["list"],
-        name=values["name"],
-    )
+    return build_event(type_, at, contact, None, dict(attrs))
 
 
 def link_hit(hit: dict[str, Any], link: dict[str, Any]) -> Event | None:

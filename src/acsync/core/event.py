@@ -84,6 +84,33 @@ def derive_key(type_: str, contact: str, at: datetime, attrs: dict[str, str | No
     return "|".join([type_, contact, *(attrs.get(a) or "" for a in objects), iso(at)])
 
 
+def build_event(
+    type_: str,
+    at: datetime,
+    contact_id: str | None,
+    email: str | None,
+    attrs: dict[str, str | None],
+    *,
+    identity: dict[str, str | None] | None = None,
+) -> Event:
+    """An event from a source's data, with the derived identity (``identity`` overrides the
+    attributes the key is derived from, e.g. to leave a descriptive name out of it)."""
+    key = derive_key(type_, contact_ref(contact_id, email), at, attrs if identity is None else identity)
+    return Event(
+        key,
+        type_,
+        at,
+        contact_id,
+        email,
+        campaign=attrs.get("campaign"),
+        url=attrs.get("url"),
+        tag=attrs.get("tag"),
+        form=attrs.get("form"),
+        list=attrs.get("list"),
+        name=attrs.get("name"),
+    )
+
+
 def contact_ref(contact_id: str | None, email: str | None) -> str:
     """The contact part of a derived key: the AC id when known, else the lower-cased e-mail."""
     if contact_id:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from acsync.core.event import Event, derive_key
+from acsync.core.event import Event, build_event
 from acsync.core.timefmt import parse_instant
 
 # AC's webhook types → the event type they become (None: kept, not scored).
@@ -172,19 +172,6 @@ def to_events(data: dict[str, Any], received_at: datetime) -> Decoded:
     }
     if attrs["list"] == "0":
         attrs["list"] = None
-    key_attrs = {**attrs, "name": None}  # the campaign name is descriptive, not identity
-    key = derive_key(target, contact_id or f"email:{email}", at, key_attrs)
-    event = Event(
-        key,
-        target,
-        at,
-        contact_id,
-        email,
-        campaign=attrs["campaign"],
-        url=attrs["url"],
-        tag=attrs["tag"],
-        form=attrs["form"],
-        list=attrs["list"],
-        name=attrs["name"],
-    )
+    # the campaign name is descriptive, not identity
+    event = build_event(target, at, contact_id, email, attrs, identity={**attrs, "name": None})
     return Decoded(kind, "ingested", [event], contact_id, email)
