@@ -153,3 +153,26 @@ def test_bad_at_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
     result = run("score", "--at", "2026-11-21")
     assert result.exit_code == 2
     assert "UTC offset" in result.output
+
+
+def test_worker_processes_under_python_dash_m(tmp_path: Path) -> None:
+    """Spawned scoring workers import the main module again; `python -m acsync` must survive it."""
+    import subprocess
+    import sys
+
+    base = [
+        sys.executable,
+        "-m",
+        "acsync",
+        "--config",
+        str(ROOT / "config.example.toml"),
+        "--db",
+        str(tmp_path / "m.db"),
+    ]
+    subprocess.run(
+        [*base, "ingest", str(ROOT / "examples" / "events.jsonl")], check=True, capture_output=True
+    )
+    out = subprocess.run(
+        [*base, "score", "--at", AT, "--workers", "2"], check=True, capture_output=True, text=True
+    )
+    assert "contacts evaluated 50, changed 50 (2 worker processes)" in out.stdout
