@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,20 @@ from acsync.store import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def acsync_command(db: Path, *args: str) -> list[str]:
+    """``python -m acsync`` with the example config and ``db``, as a process would run it."""
+    return [
+        sys.executable,
+        "-m",
+        "acsync",
+        "--config",
+        str(ROOT / "config.example.toml"),
+        "--db",
+        str(db),
+        *args,
+    ]
 
 
 def at(days: float = 0, **kw: float) -> datetime:

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from acsync.cli import cli
 from acsync.config import validate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, acsync_command
 
 AT = "2026-11-21T00:00:00Z"
 
@@ -158,17 +158,8 @@ def test_bad_at_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
 def test_worker_processes_under_python_dash_m(tmp_path: Path) -> None:
     """Spawned scoring workers import the main module again; `python -m acsync` must survive it."""
     import subprocess
-    import sys
 
-    base = [
-        sys.executable,
-        "-m",
-        "acsync",
-        "--config",
-        str(ROOT / "config.example.toml"),
-        "--db",
-        str(tmp_path / "m.db"),
-    ]
+    base = acsync_command(tmp_path / "m.db")
     subprocess.run(
         [*base, "ingest", str(ROOT / "examples" / "events.jsonl")], check=True, capture_output=True
     )

@@ -7,7 +7,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from contextlib import closing
@@ -16,7 +15,7 @@ from urllib.parse import parse_qsl
 
 import requests
 
-from tests.conftest import ROOT
+from tests.conftest import acsync_command
 
 TOKEN = "kill-test-token-0123456789"
 
@@ -36,16 +35,7 @@ def test_kill_9_during_a_burst_loses_nothing_answered(tmp_path: Path) -> None:
         "ACSYNC_WEBHOOK__HOST": "127.0.0.1",
         "ACSYNC_WEBHOOK__THREADS": "4",
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "acsync",
-        "--config",
-        str(ROOT / "config.example.toml"),
-        "--db",
-        str(db),
-        "serve",
-    ]
+    cmd = acsync_command(db, "serve")
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/webhooks/activecampaign/{TOKEN}"
     try:

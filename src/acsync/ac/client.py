@@ -164,9 +164,13 @@ class AcClient:
         *,
         limit: int = PAGE,
         endpoint: str | None = None,
+        start: int = 0,
     ) -> Iterator[Page]:
-        """Pages until a short one. Refuses to loop: a page that repeats the previous one stops it."""
-        offset, previous = 0, None
+        """Pages from offset ``start`` until a short one (a resumed pull starts mid-way).
+
+        Refuses to loop: a page that repeats the previous one stops it.
+        """
+        offset, previous = start, None
         while True:
             body = self.request(
                 "GET", path, params={**(params or {}), "limit": limit, "offset": offset}, endpoint=endpoint
@@ -228,9 +232,11 @@ class AcClient:
         path = f"campaigns/{campaign_id}/links"
         return _items(self.request("GET", path, endpoint="campaigns/{id}/links"), "links", path)
 
-    def link_data_pages(self, link_id: str) -> Iterator[Page]:
+    def link_data_pages(self, link_id: str, start: int = 0) -> Iterator[Page]:
         """Who hit a link and when (opens, for the open pixel): ``{contact, tstamp, …}``."""
-        return self.offset_pages(f"links/{link_id}/linkData", "linkData", endpoint="links/{id}/linkData")
+        return self.offset_pages(
+            f"links/{link_id}/linkData", "linkData", endpoint="links/{id}/linkData", start=start
+        )
 
     def tracking_log_pages(self, contact_id: str) -> Iterator[Page]:
         """Site visits and tracked events of one contact."""
@@ -238,12 +244,12 @@ class AcClient:
             f"contacts/{contact_id}/trackingLogs", "trackingLogs", endpoint="contacts/{id}/trackingLogs"
         )
 
-    def ecom_order_pages(self) -> Iterator[Page]:
-        return self.offset_pages("ecomOrders", "ecomOrders")
+    def ecom_order_pages(self, start: int = 0) -> Iterator[Page]:
+        return self.offset_pages("ecomOrders", "ecomOrders", start=start)
 
-    def contact_tag_pages(self) -> Iterator[Page]:
+    def contact_tag_pages(self, start: int = 0) -> Iterator[Page]:
         """Every contact–tag link of the account."""
-        return self.offset_pages("contactTags", "contactTags")
+        return self.offset_pages("contactTags", "contactTags", start=start)
 
     def contact_tags(self, contact_id: str) -> list[dict[str, Any]]:
         path = f"contacts/{contact_id}/contactTags"

@@ -185,7 +185,7 @@ def _campaigns(p: Puller, progress: Reporter, recent_only: bool = False) -> None
             if (cid, lid) < (state["campaign"], state["link"]):
                 continue
             offset = state["offset"] if (cid, lid) == (state["campaign"], state["link"]) else 0
-            for page in _pages_from(p.client, f"links/{lid}/linkData", "linkData", offset):
+            for page in p.client.link_data_pages(str(lid), start=offset):
                 offset += len(page)
                 cursor = json.dumps({"campaign": cid, "link": lid, "offset": offset})
                 p.save(
@@ -196,20 +196,6 @@ def _campaigns(p: Puller, progress: Reporter, recent_only: bool = False) -> None
         with p.store.write():
             p._set_cursor(name, json.dumps(state))
         progress.advance("campaigns")
-
-
-def _pages_from(client: AcClient, path: str, key: str, offset: int) -> Iterable[list[dict[str, Any]]]:
-    """Offset pages from ``offset`` (a resumed link starts mid-way)."""
-    while True:
-        body = client.request(
-            "GET", path, params={"limit": 100, "offset": offset}, endpoint="links/{id}/linkData"
-        )
-        items = [i for i in (body.get(key) or []) if isinstance(i, dict)] if isinstance(body, dict) else []
-        if items:
-            yield items
-        if len(items) < 100:
-            return
-        offset += len(items)
 
 
 def _tracking(
@@ -251,25 +237,21 @@ def _offset_phase(
     p: Puller,
     progress: Reporter,
     phase: str,
-    path: str,
-    key: str,
+    pages: Callable[[int], Iterable[list[dict[str, Any]]]],
     to_events: Callable[[dict[str, Any]], Event | None],
 ) -> None:
+    """An account-wide list, page by page from the cursor's offset."""
     name = f"backfill:{phase}"
     offset = int(p.cursor(name) or 0)
     progress.start(phase, None)
-    while True:
-        body = p.client.request("GET", path, params={"limit": 100, "offset": offset})
-        items = [i for i in (body.get(key) or []) if isinstance(i, dict)] if isinstance(body, dict) else []
-        offset += len(items)
-        p.save((to_events(i) for i in items), (name, str(offset)))
-        progress.advance(phase, len(items))
-        if len(items) < 100:
-            return
+    for page in pages(offset):
+        offset += len(page)
+        p.save((to_events(i) for i in page), (name, str(offset)))
+        progress.advance(phase, len(page))
 
 
 def _orders(p: Puller, progress: Reporter) -> None:
-    _offset_phase(p, progress, "orders", "ecomOrders", "ecomOrders", ac_mapping.order)
+    _offset_phase(p, progress, "orders", p.client.ecom_order_pages, ac_mapping.order)
 
 
 def _tags(p: Puller, progress: Reporter) -> None:
@@ -279,7 +261,7 @@ def _tags(p: Puller, progress: Reporter) -> None:
         for t in page
     }
     _offset_phase(
-        p, progress, "tags", "contactTags", "contactTags", lambda ct: ac_mapping.contact_tag(ct, names)
+        p, progress, "tags", p.client.contact_tag_pages, lambda ct: ac_mapping.contact_tag(ct, names)
     )
 
 
