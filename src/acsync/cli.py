@@ -432,7 +432,7 @@ def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
             f"{e['points']:g}",
             f"{e['value']:g}" if e["counts"] else "-",
             _short(e["expires_at"]),
-            _about(e["event"], e["awarded_at"]),
+            e["about"],
         ]
         for e in data["entries"]
     ]
@@ -443,16 +443,6 @@ def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
 def _short(instant: str | None) -> str:
     """``2026-03-01T09:30:00Z`` → ``2026-03-01 09:30`` (all times in tables are UTC)."""
     return "" if instant is None else f"{instant[:10]} {instant[11:16]}"
-
-
-def _about(key: str | None, awarded_at: str) -> str:
-    """What an award's event was about: its key without type, contact and instant."""
-    if key is None:
-        return ""
-    parts = key.split("|")[2:]
-    if parts and parts[-1] == awarded_at:
-        parts.pop()
-    return " ".join(p for p in parts if p)
 
 
 @cli.group(cls=Group)
