@@ -65,7 +65,16 @@ def test_ingest_score_report_explain(run, tmp_path: Path) -> None:  # type: igno
     assert explained["scores"] == by_id["1024"]["scores"]
     entry = explained["entries"][0]
     assert set(entry) == {
-        "score", "rule", "kind", "event", "points", "value", "awarded_at", "expires_at", "counts", "about",
+        "score",
+        "rule",
+        "kind",
+        "event",
+        "points",
+        "value",
+        "awarded_at",
+        "expires_at",
+        "counts",
+        "about",
     }  # fmt: skip  (DESIGN §7's keys, and what the event was about)
     orders = [e for e in explained["entries"] if e["rule"] == "Purchase"]
     assert orders
