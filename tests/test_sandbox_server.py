@@ -157,3 +157,21 @@ def test_backfill_and_sync_commands(served: tuple[Sandbox, Server], tmp_path: An
     bad = CliRunner(env=env).invoke(cli, [*base, "backfill", "--since", "last week"])
     assert bad.exit_code == 2
     assert "--since" in bad.output
+
+
+def test_the_sandbox_posts_a_burst_of_webhooks_to_a_receiver(
+    served: tuple[Sandbox, Server], tmp_path: Any
+) -> None:
+    from acsync.webhook.app import WebhookApp
+
+    _, sandbox_server = served
+    token = "burst-token-0123456789"
+    receiver = WebhookApp(tmp_path / "hooks.db", token)
+    with Server(receiver) as hook_server:
+        url = f"{hook_server.url}/webhooks/activecampaign/{token}"
+        r = requests.post(
+            f"{sandbox_server.url}/__sandbox/webhooks", json={"url": url, "count": 25}, timeout=30
+        )
+    assert r.json() == {"posted": 25, "statuses": {"200": 25}}
+    bad = requests.post(f"{sandbox_server.url}/__sandbox/webhooks", json={"count": 2}, timeout=5)
+    assert bad.status_code == 400

@@ -215,6 +215,8 @@ class Sandbox:
         if what == "journal" and method == "DELETE":
             self.journal.reset()
             return _json(200, self.journal.as_json())
+        if what == "webhooks" and method == "POST":
+            return self._post_webhooks(body)
         if what == "stats" and method == "GET":
             return _json(200, self.stats())
         if what == "faults" and method == "GET":
@@ -230,7 +232,32 @@ class Sandbox:
                 return _json(400, {"message": f"expected {{kind, rate?, next?}} or {{clear: true}}: {e}"})
             return _json(200, self.faults.as_json())
         return _json(
-            404, {"message": "sandbox control endpoints: GET/DELETE journal, GET/POST faults, GET stats"}
+            404,
+            {
+                "message": "sandbox control endpoints: GET/DELETE journal, GET/POST faults, GET stats, "
+                "POST webhooks"
+            },
+        )
+
+    def _post_webhooks(self, body: bytes) -> Response:
+        """``{"url", "count"?, "seed"?}``: post a burst of AC-format webhooks to ``url``."""
+        from acsync.sandbox.webhooks import post_webhooks, webhook_bodies
+
+        try:
+            spec = json.loads(body or b"{}")
+            url, count, seed = str(spec["url"]), int(spec.get("count", 10)), int(spec.get("seed", 0))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            return _json(400, {"message": f"expected {{url, count?, seed?}}: {e}"})
+        if not 1 <= count <= 10_000:
+            return _json(400, {"message": "count is between 1 and 10000"})
+        with self.account.lock:
+            bodies = webhook_bodies(self.account, count, seed)
+        try:
+            statuses = post_webhooks(url, bodies)
+        except requests.RequestException as e:
+            return _json(502, {"message": f"could not post to {url}: {type(e).__name__}"})
+        return _json(
+            200, {"posted": len(statuses), "statuses": {str(s): statuses.count(s) for s in set(statuses)}}
         )
 
     def stats(self) -> dict[str, Any]:
