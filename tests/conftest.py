@@ -7,11 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from acsync.config import Settings, validate
 from acsync.core.event import Event, parse_event
 from acsync.core.rules import Ruleset
 from acsync.store import Store
+
+# Shared machines are noisy: no per-example deadline (a slow example is not a wrong one).
+hypothesis_settings.register_profile("acsync", deadline=None)
+hypothesis_settings.load_profile("acsync")
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
