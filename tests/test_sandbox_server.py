@@ -17,6 +17,7 @@ from acsync.sandbox import Sandbox, seed_account
 from acsync.sandbox.server import serve_sandbox
 from acsync.sandbox.webhooks import FORM, post_webhooks, webhook_bodies
 from acsync.serving import Server
+from acsync.store import Store
 from tests.conftest import ROOT
 from tests.sandbox_helpers import NOW
 
@@ -175,3 +176,38 @@ def test_the_sandbox_posts_a_burst_of_webhooks_to_a_receiver(
     assert r.json() == {"posted": 25, "statuses": {"200": 25}}
     bad = requests.post(f"{sandbox_server.url}/__sandbox/webhooks", json={"count": 2}, timeout=5)
     assert bad.status_code == 400
+
+
+def test_setup_finds_or_creates_fields_and_tags(served: tuple[Sandbox, Server], tmp_path: Any) -> None:
+    sb, server = served
+    env = {"ACSYNC_ACTIVECAMPAIGN__URL": server.url, "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "sandbox"}
+    config = tmp_path / "acsync.toml"
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    with_segment = text.replace(
+        'field = "Lead Score"', 'field = "Lead Score"\nsegment_field = "Lead Segment"'
+    )
+    config.write_text(with_segment, encoding="utf-8")
+    base = ["--config", str(config), "--db", str(tmp_path / "s.db")]
+    dry = CliRunner(env=env).invoke(cli, [*base, "setup", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "field: would create 'Lead Score' (number)" in dry.output
+    assert "tag: would create 'Inaktiv'" in dry.output
+    titles = {f["title"] for f in sb.account.fields.values()}
+    assert "Lead Score" not in titles
+    first = CliRunner(env=env).invoke(cli, [*base, "setup"])
+    assert first.exit_code == 0, first.output
+    assert "field: created 'Lead Score'" in first.output
+    assert "field: created 'Lead Segment'" in first.output
+    assert "tag: created 'Hot Lead'" in first.output
+    again = CliRunner(env=env).invoke(cli, [*base, "setup"])
+    assert "created" not in again.output
+    assert "tag: found 'Inaktiv'" in again.output
+    assert sorted(f["title"] for f in sb.account.fields.values()).count("Lead Score") == 1
+    with Store.open(tmp_path / "s.db") as store:
+        ids = {(k, n): i for k, n, i in store.conn.execute("SELECT kind, name, ac_id FROM ac_ids")}
+    assert set(ids) == {
+        ("field", "Lead Score"),
+        ("field", "Lead Segment"),
+        ("tag", "Inaktiv"),
+        ("tag", "Hot Lead"),
+    }

@@ -317,22 +317,32 @@ def serve(obj: Context) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be created; change nothing.")
 @click.pass_obj
 def setup(obj: Context, dry_run: bool) -> None:
-    """Prepare ActiveCampaign for acsync: register the webhook when webhook.public_url is set.
+    """Prepare ActiveCampaign for acsync: find or create the custom fields (each score's field and
+    segment_field) and the tags (inactivity and threshold tags) the config names, and register the
+    webhook when webhook.public_url is set.
 
-    Idempotent: a webhook with the same URL is reused, never duplicated.
+    Idempotent: what exists (same title, name or URL) is reused, never duplicated.
     """
     from acsync.ac.client import client_from_config
+    from acsync.jobs.setup import setup as run_setup
     from acsync.webhook.app import PREFIX
 
     settings = obj.settings
     hook = settings.webhook
+    token = _webhook_token(settings) if hook.public_url else ""  # a bad token stops us before AC
+    client = client_from_config(settings.activecampaign)
+    if dry_run:
+        lines = run_setup(None, client, settings, dry_run=True)
+    else:
+        with obj.store() as store:
+            lines = run_setup(store, client, settings, dry_run=False)
+    for line in lines:
+        click.echo(line)
     if not hook.public_url:
         click.echo("webhook: webhook.public_url is not set; skipped (acsync then learns activity by polling)")
         return
-    token = _webhook_token(settings)
     url = f"{hook.public_url}{PREFIX}{token}"
     shown = f"{hook.public_url}{PREFIX}<token>"
-    client = client_from_config(settings.activecampaign)
     existing = next((w for w in client.webhooks() if w.get("url") == url), None)
     if existing is not None:
         click.echo(f"webhook: found #{existing.get('id')} posting to {shown}")

@@ -86,6 +86,7 @@ class _Section(BaseModel):
 class ScoreConfig(_Section):
     name: str = Field(min_length=1)
     field: str | None = None
+    segment_field: str | None = None
     floor: float | None = None
     cap: float | None = None
 

@@ -115,3 +115,17 @@ def cursors(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0004_ac_ids")
+def ac_ids(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE ac_ids (
+            kind TEXT NOT NULL,             -- field or tag
+            name TEXT NOT NULL,             -- the field's title or the tag's name in AC
+            ac_id TEXT NOT NULL,
+            PRIMARY KEY (kind, name)
+        ) WITHOUT ROWID;
+        """
+    )

@@ -1,0 +1,73 @@
+"""``acsync setup``: find or create, in ActiveCampaign, the custom fields and tags acsync owns.
+
+The fields are each score's ``field`` (a number field) and its optional ``segment_field`` (a text
+field); the tags are every inactivity and threshold tag. Their AC ids are kept in ``ac_ids``.
+Idempotent: what exists is found (by exact title or name) and reused, never duplicated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from acsync.ac.client import AcClient
+from acsync.config import Settings
+from acsync.store import Store
+
+
+@dataclass(frozen=True)
+class Wanted:
+    kind: str  # field or tag
+    name: str
+    field_type: str = ""  # for fields: number or text
+
+
+def wanted(settings: Settings) -> list[Wanted]:
+    out = []
+    for s in settings.scores:
+        if s.field:
+            out.append(Wanted("field", s.field, "number"))
+        if s.segment_field:
+            out.append(Wanted("field", s.segment_field, "text"))
+    out += [Wanted("tag", name) for name in sorted(settings.ruleset().tags)]
+    return out
+
+
+def setup(store: Store | None, client: AcClient, settings: Settings, *, dry_run: bool) -> list[str]:
+    """What was found, created or (``dry_run``) would be created, one line each."""
+    lines: list[str] = []
+    plan = wanted(settings)
+    fields = {}
+    if any(w.kind == "field" for w in plan):
+        fields = {str(f.get("title", "")).lower(): f for page in client.field_pages() for f in page}
+    found: list[tuple[str, str, str]] = []
+    for w in plan:
+        if w.kind == "field":
+            existing = fields.get(w.name.lower())
+            if existing is not None:
+                found.append((w.kind, w.name, str(existing["id"])))
+                lines.append(f"field: found {w.name!r} (#{existing['id']})")
+            elif dry_run:
+                lines.append(f"field: would create {w.name!r} ({w.field_type})")
+            else:
+                created = client.create_field(w.name, w.field_type, "written by acsync")
+                found.append((w.kind, w.name, str(created["id"])))
+                lines.append(f"field: created {w.name!r} (#{created['id']}, {w.field_type})")
+        else:
+            tag = client.find_tag(w.name)
+            if tag is not None:
+                found.append((w.kind, w.name, str(tag["id"])))
+                lines.append(f"tag: found {w.name!r} (#{tag['id']})")
+            elif dry_run:
+                lines.append(f"tag: would create {w.name!r}")
+            else:
+                created = client.create_tag(w.name, "set and removed by acsync")
+                found.append((w.kind, w.name, str(created["id"])))
+                lines.append(f"tag: created {w.name!r} (#{created['id']})")
+    if store is not None and not dry_run:
+        with store.write() as conn:
+            conn.executemany(
+                "INSERT INTO ac_ids (kind, name, ac_id) VALUES (?, ?, ?) "
+                "ON CONFLICT(kind, name) DO UPDATE SET ac_id = excluded.ac_id",
+                found,
+            )
+    return lines
