@@ -27,11 +27,6 @@ def as_id(value: Any) -> str | None:
     return str(value)
 
 
-def total(body: Any) -> int | None:
-    meta = body.get("meta") if isinstance(body, dict) else None
-    return as_int(meta.get("total"), -1) if isinstance(meta, dict) and "total" in meta else None
-
-
 def ac_time(value: Any) -> datetime | None:
     """An AC timestamp as aware UTC, or None for empty and zero dates (``0000-00-00 …``).
 

@@ -144,12 +144,6 @@ class Ruleset:
                 by_type.setdefault(t, []).append(rule)
         object.__setattr__(self, "rules_by_type", {t: tuple(r) for t, r in by_type.items()})
 
-    def score(self, name: str) -> ScoreDef:
-        for s in self.scores:
-            if s.name == name:
-                return s
-        raise KeyError(name)
-
     def segment_of(self, score: str, value: int) -> str | None:
         """The band with the highest ``min`` at or below ``value``."""
         best: Segment | None = None

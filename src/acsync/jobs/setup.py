@@ -34,35 +34,28 @@ def wanted(settings: Settings) -> list[Wanted]:
 
 def setup(store: Store | None, client: AcClient, settings: Settings, *, dry_run: bool) -> list[str]:
     """What was found, created or (``dry_run``) would be created, one line each."""
-    lines: list[str] = []
     plan = wanted(settings)
     fields = {}
     if any(w.kind == "field" for w in plan):
         fields = {str(f.get("title", "")).lower(): f for page in client.field_pages() for f in page}
+    lines: list[str] = []
     found: list[tuple[str, str, str]] = []
     for w in plan:
-        if w.kind == "field":
-            existing = fields.get(w.name.lower())
-            if existing is not None:
-                found.append((w.kind, w.name, str(existing["id"])))
-                lines.append(f"field: found {w.name!r} (#{existing['id']})")
-            elif dry_run:
-                lines.append(f"field: would create {w.name!r} ({w.field_type})")
-            else:
-                created = client.create_field(w.name, w.field_type, "written by acsync")
-                found.append((w.kind, w.name, str(created["id"])))
-                lines.append(f"field: created {w.name!r} (#{created['id']}, {w.field_type})")
+        existing = fields.get(w.name.lower()) if w.kind == "field" else client.find_tag(w.name)
+        what = f"{w.name!r}" + (f" ({w.field_type})" if w.field_type else "")
+        if existing is not None:
+            lines.append(f"{w.kind}: found {w.name!r} (#{existing['id']})")
+        elif dry_run:
+            lines.append(f"{w.kind}: would create {what}")
+            continue
         else:
-            tag = client.find_tag(w.name)
-            if tag is not None:
-                found.append((w.kind, w.name, str(tag["id"])))
-                lines.append(f"tag: found {w.name!r} (#{tag['id']})")
-            elif dry_run:
-                lines.append(f"tag: would create {w.name!r}")
-            else:
-                created = client.create_tag(w.name, "set and removed by acsync")
-                found.append((w.kind, w.name, str(created["id"])))
-                lines.append(f"tag: created {w.name!r} (#{created['id']})")
+            existing = (
+                client.create_field(w.name, w.field_type, "written by acsync")
+                if w.kind == "field"
+                else client.create_tag(w.name, "set and removed by acsync")
+            )
+            lines.append(f"{w.kind}: created {what} (#{existing['id']})")
+        found.append((w.kind, w.name, str(existing["id"])))
     if store is not None and not dry_run:
         with store.write() as conn:
             conn.executemany(
