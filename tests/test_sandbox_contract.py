@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from acsync.sandbox import Sandbox, seed_account
-from tests.sandbox_helpers import NOW
+from tests.sandbox_helpers import NOW, FakeClock
 from tests.test_ac_classify import sample
 
 TOKEN = {"api-token": "sandbox"}
@@ -135,10 +135,15 @@ def test_contact_404(sb: Sandbox) -> None:
 
 
 def test_bulk_import(sb: Sandbox) -> None:
+    clock = FakeClock()
+    sb.clock = clock
     status, body = call(sb, "POST", "import/bulk_import", body={"contacts": [{"email": "new@example.com"}]})
     assert status == 200
     check(sample("acdocs_POST_bulk_import_200.json"), body)
-    call(sb, "GET", "import/info", {"batchId": body["batchId"]})
+    assert call(sb, "GET", "import/info", {"batchId": body["batchId"]})[1]["status"] is False  # < 1 s
+    clock.sleep(1)
+    assert call(sb, "GET", "import/info", {"batchId": body["batchId"]})[1]["status"] == "active"
+    clock.sleep(1)
     check(
         sample("acdocs_GET_import_info_200.json"),
         call(sb, "GET", "import/info", {"batchId": body["batchId"]})[1],
@@ -147,6 +152,31 @@ def test_bulk_import(sb: Sandbox) -> None:
     assert status == 400
     check(sample("acdocs_POST_bulk_import_400_validation.json"), bad)
     assert call(sb, "GET", "import/info")[1] == {"success": 0, "message": "'batchId' is a required field."}
+
+
+def test_bulk_import_recreates_a_deleted_contact_under_a_new_id(sb: Sandbox) -> None:
+    email = sb.account.contacts[5]["email"]
+    assert call(sb, "DELETE", "contacts/5") == (200, {})
+    assert call(sb, "GET", "contacts/5")[0] == 404
+    assert call(sb, "DELETE", "contacts/5")[0] == 404
+    sb.clock = clock = FakeClock()
+    batch = call(sb, "POST", "import/bulk_import", body={"contacts": [{"email": email}]})[1]["batchId"]
+    clock.sleep(2)
+    info = call(sb, "GET", "import/info", {"batchId": batch})[1]
+    assert info["status"] == "completed"
+    assert info["success"] == [str(max(sb.account.contacts))] != ["5"]
+
+
+def test_bulk_item_fault_fails_single_contacts(sb: Sandbox) -> None:
+    emails = [sb.account.contacts[n]["email"] for n in (1, 2, 3)]
+    sb.faults.set("bulk_item", next=1)
+    assert sb.faults.draw() is None  # never a request fault
+    body = {"contacts": [{"email": e} for e in emails]}
+    sb.clock = clock = FakeClock()
+    batch = call(sb, "POST", "import/bulk_import", body=body)[1]["batchId"]
+    clock.sleep(2)
+    info = call(sb, "GET", "import/info", {"batchId": batch})[1]
+    assert (info["success"], info["failure"]) == (["2", "3"], [emails[0]])
 
 
 def test_bulk_import_rate_limit_is_a_400(sb: Sandbox) -> None:

@@ -31,6 +31,7 @@ class Request:
     query: dict[str, str]
     body: bytes
     args: tuple[str, ...] = ()
+    clock: float = 0.0  # the sandbox's monotonic clock when the request arrived
 
     def json(self) -> Any:
         try:
@@ -376,7 +377,8 @@ def bulk_import(acct: Account, req: Request) -> Answer:
             "failureReasons": reasons,
         }
     batch_id = str(uuid.UUID(int=acct.next_id("batch") + (1 << 64)))
-    acct.batches[batch_id] = Batch(contacts)
+    acct.batches[batch_id] = Batch(contacts, queued=req.clock)
+    acct.waiting.append(acct.batches[batch_id])
     return 200, {
         "Success": 1,
         "queued_contacts": len(contacts),
@@ -386,22 +388,28 @@ def bulk_import(acct: Account, req: Request) -> Answer:
 
 
 def import_info(acct: Account, req: Request) -> Answer:
+    """A batch's status: boolean ``false`` in its first second (as AC answers), then ``active``
+    until the sandbox settles it (``Sandbox.bulk_seconds`` after it was queued)."""
     batch_id = req.query.get("batchId")
     if not batch_id:
         return 400, {"success": 0, "message": "'batchId' is a required field."}
     batch = acct.batches.get(batch_id)
     if batch is None:
         return not_found_message("Import", batch_id)
-    batch.polls += 1
-    if batch.status == "waiting" and batch.polls >= 2:
-        settle(acct, batch)
-    return 200, {"status": batch.status, "success": batch.success, "failure": batch.failure}
+    status: str | bool = batch.status
+    if status == "waiting":
+        status = False if req.clock - batch.queued < 1.0 else "active"
+    return 200, {"status": status, "success": batch.success, "failure": batch.failure}
 
 
-def settle(acct: Account, batch: Batch) -> None:
-    """Apply a queued import: upsert by e-mail (it creates contacts!), set fields, add tags."""
+def settle(acct: Account, batch: Batch, fails: Callable[[], bool] = lambda: False) -> None:
+    """Apply a queued import: upsert by e-mail (it creates contacts, and re-creates deleted ones
+    under a new id!), set fields, add tags. ``fails`` draws the contacts AC refuses."""
     for item in batch.contacts:
         email = str(item["email"])
+        if fails():
+            batch.failure.append(email)
+            continue
         c = acct.contact_by_email(email)
         if c is None:
             c = acct.add_contact(email, str(item.get("first_name", "")), str(item.get("last_name", "")))
@@ -418,6 +426,14 @@ def settle(acct: Account, batch: Batch) -> None:
             acct.add_tag_to(cid, int(tag["id"]))
         batch.success.append(c["id"])
     batch.status = "completed"
+
+
+def contact_delete(acct: Account, req: Request) -> Answer:
+    (cid,) = req.args
+    if _live(acct, cid) is None:
+        return not_found_message("Subscriber", cid)
+    acct.delete_contact(int(cid))
+    return 200, {}
 
 
 # --- webhooks and the user --------------------------------------------------------------------------
@@ -468,6 +484,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", r"contacts", contacts_list),
     ("GET", r"contacts/(\d+)", contact_get),
     ("PUT", r"contacts/(\d+)", contact_put),
+    ("DELETE", r"contacts/(\d+)", contact_delete),
     ("GET", r"contacts/(\d+)/trackingLogs", contact_tracking_logs),
     ("GET", r"contacts/(\d+)/contactTags", contact_contact_tags),
     ("GET", r"contacts/(\d+)/fieldValues", contact_field_values),

@@ -118,6 +118,7 @@ class Sandbox:
         token: str = "sandbox",
         rate_limit: float | None = 5.0,
         bulk_per_minute: int = 100,
+        bulk_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         timeout_seconds: float = 35.0,
         faults: Faults | None = None,
@@ -129,6 +130,7 @@ class Sandbox:
         self.journal = Journal()
         self.timeout_seconds = timeout_seconds
         self.bulk_per_minute = bulk_per_minute
+        self.bulk_seconds = bulk_seconds  # how long a bulk import takes to complete
         self._bulk_times: list[float] = []
         self.set_rate_limit(rate_limit)
 
@@ -197,9 +199,18 @@ class Sandbox:
                     ],
                 },
             )
+        now = self.clock()
         with self.account.lock:
-            status, data = handler(self.account, api.Request(method, path, dict(query), body, args.groups()))
+            self._settle_due(now)
+            request = api.Request(method, path, dict(query), body, args.groups(), now)
+            status, data = handler(self.account, request)
         return _json(status, data)
+
+    def _settle_due(self, now: float) -> None:
+        """AC applies bulk imports in the background: here, on the first request after they are due."""
+        waiting = self.account.waiting
+        while waiting and now - waiting[0].queued >= self.bulk_seconds:
+            api.settle(self.account, waiting.pop(0), lambda: self.faults.draw(("bulk_item",)) is not None)
 
     def _bulk_allowed(self) -> bool:
         now = self.clock()

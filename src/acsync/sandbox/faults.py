@@ -1,4 +1,8 @@
-"""Fault switches: a rate (a share of requests) or the next N requests, per kind of fault."""
+"""Fault switches: a rate (a share of requests) or the next N requests, per kind of fault.
+
+``bulk_item`` is not a request fault: it fails single contacts inside a bulk import, which AC
+reports in the batch status's ``failure`` list while the rest of the batch succeeds.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import random
 import threading
 from dataclasses import dataclass
 
-KINDS = ("timeout", "429", "503", "500", "403", "html")
+REQUEST_KINDS = ("timeout", "429", "503", "500", "403", "html")
+KINDS = (*REQUEST_KINDS, "bulk_item")
 
 
 @dataclass
@@ -39,15 +44,17 @@ class Faults:
             for switch in self._switches.values():
                 switch.rate, switch.remaining = 0.0, 0
 
-    def draw(self) -> str | None:
-        """The fault this request meets, if any."""
+    def draw(self, kinds: tuple[str, ...] = REQUEST_KINDS) -> str | None:
+        """The fault this request (or, with ``("bulk_item",)``, this imported contact) meets."""
         with self._lock:
-            for kind, switch in self._switches.items():
+            for kind in kinds:
+                switch = self._switches[kind]
                 if switch.remaining > 0:
                     switch.remaining -= 1
                     self.fired[kind] += 1
                     return kind
-            for kind, switch in self._switches.items():
+            for kind in kinds:
+                switch = self._switches[kind]
                 if switch.rate and self._rng.random() < switch.rate:
                     self.fired[kind] += 1
                     return kind

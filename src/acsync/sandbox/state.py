@@ -41,7 +41,7 @@ class Batch:
     """A bulk import: queued, then applied when it completes."""
 
     contacts: list[dict[str, Any]]
-    polls: int = 0
+    queued: float = 0.0  # the sandbox clock (seconds) when it was queued
     status: str = "waiting"
     success: list[str] = field(default_factory=list)
     failure: list[str] = field(default_factory=list)
@@ -66,7 +66,9 @@ class Account:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
     batches: dict[str, Batch] = field(default_factory=dict)
+    waiting: list[Batch] = field(default_factory=list)  # queued imports, oldest first
     _tag_links: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)  # (contact, tag) → id
+    _by_email: dict[str, int] = field(default_factory=dict, repr=False)  # lower-cased e-mail → live id
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _ids: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -82,7 +84,15 @@ class Account:
         cid = self.next_id("contact")
         c = contact_record(cid, email, first, last, at)
         self.contacts[cid] = c
+        self._by_email[email.lower()] = cid
         return c
+
+    def delete_contact(self, cid: int) -> None:
+        """AC forgets the contact: its id 404s from now on, and its e-mail is free for a new one."""
+        self.deleted.add(cid)
+        self._by_email.pop(self.contacts[cid]["email"].lower(), None)
+        for ctid in [k for k, ct in self.contact_tags.items() if ct["contact"] == str(cid)]:
+            del self.contact_tags[ctid]
 
     def touch(self, cid: int, at: datetime | None = None) -> None:
         self.contacts[cid]["udate"] = ac_time(at or self.now)
@@ -189,8 +199,8 @@ class Account:
         return sorted(names)
 
     def contact_by_email(self, email: str) -> dict[str, Any] | None:
-        email = email.lower()
-        return next((c for c in self.contacts.values() if c["email"].lower() == email), None)
+        cid = self._by_email.get(email.lower())
+        return None if cid is None else self.contacts[cid]
 
 
 # --- record templates (the keys of AC's own answers, see fixtures/ac) -----------------------------
