@@ -256,6 +256,16 @@ class StoreConfig(_Section):
     busy_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for a lock")
 
 
+class PushConfig(_Section):
+    bulk_from: int = Field(default=10, ge=1, description="contacts")
+    batch_size: int = Field(default=250, ge=1, le=250, description="contacts")
+    seen_within: DurationField = parse_duration("1d")
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    retry_after: DurationField = parse_duration("1min")
+    poll_interval: float = Field(default=2.0, gt=0, description="seconds")
+    poll_timeout: float = Field(default=600.0, gt=0, description="seconds")
+
+
 SECTIONS = (
     "scores",
     "rules",
@@ -266,6 +276,7 @@ SECTIONS = (
     "store",
     "activecampaign",
     "webhook",
+    "push",
 )
 
 
@@ -283,6 +294,7 @@ class Settings(BaseSettings):
     store: StoreConfig = StoreConfig()
     activecampaign: ActiveCampaignConfig = ActiveCampaignConfig()
     webhook: WebhookConfig = WebhookConfig()
+    push: PushConfig = PushConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -310,7 +322,9 @@ class Settings(BaseSettings):
             return name or default
 
         return core.Ruleset(
-            scores=tuple(core.ScoreDef(s.name, s.field, s.floor, s.cap) for s in self.scores),
+            scores=tuple(
+                core.ScoreDef(s.name, s.field, s.floor, s.cap, s.segment_field) for s in self.scores
+            ),
             rules=tuple(
                 core.Rule(
                     name=r.name,
@@ -482,6 +496,15 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
     names = [s.get("name") for s in scores if isinstance(s, dict)] if isinstance(scores, list) else []
     if len(set(names)) != len(names):
         problems.append("scores: score names must be unique")
+    titles = [
+        str(s[key]).lower()
+        for s in (scores if isinstance(scores, list) else [])
+        if isinstance(s, dict)
+        for key in ("field", "segment_field")
+        if isinstance(s.get(key), str)
+    ]
+    if len(set(titles)) != len(titles):
+        problems.append("scores: every field and segment_field must name a different AC field")
     rule_names: list[str] = []
     for section in ("rules", "inactivity", "thresholds", "segments"):
         items = data.get(section, [])

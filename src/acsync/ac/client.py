@@ -220,6 +220,11 @@ class AcClient:
         """``{"contact": …, "fieldValues": […], …}``; AcNotFound when AC deleted it."""
         return dict(self.request("GET", f"contacts/{contact_id}", endpoint="contacts/{id}"))
 
+    def contact_by_email(self, email: str) -> dict[str, Any] | None:
+        """The contact with exactly this e-mail, or None (AC matches e-mails case-insensitively)."""
+        found = _items(self.request("GET", "contacts", params={"email": email}), "contacts", "contacts")
+        return next((c for c in found if str(c.get("email", "")).lower() == email.lower()), None)
+
     def update_contact_fields(self, contact_id: str, values: dict[str, str]) -> dict[str, Any]:
         body = {"contact": {"fieldValues": [{"field": f, "value": v} for f, v in values.items()]}}
         return dict(self.request("PUT", f"contacts/{contact_id}", body=body, endpoint="contacts/{id}"))

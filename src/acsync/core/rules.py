@@ -100,6 +100,7 @@ class ScoreDef:
     field: str | None = None
     floor: float | None = None
     cap: float | None = None
+    segment_field: str | None = None
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ class Puller:
                 )
                 self.report.contacts += 1
                 touched.add(local)
+                conn.execute("UPDATE contacts SET seen_in_ac_at = ? WHERE id = ?", [received, local])
             for e in events:
                 if e is None or (self.since is not None and e.at < self.since):
                     continue

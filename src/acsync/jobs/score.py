@@ -24,6 +24,7 @@ from datetime import datetime
 from multiprocessing import get_context
 from typing import NamedTuple
 
+from acsync.core.desired import Target, desired
 from acsync.core.ledger import Entry, build_ledger
 from acsync.core.rules import Fingerprints, Ruleset
 from acsync.core.scoring import evaluate
@@ -31,6 +32,7 @@ from acsync.core.timefmt import from_iso, iso
 from acsync.iters import batched
 from acsync.store import Store
 from acsync.store.events import events_by_contact, ledger_by_contact, ledger_rows, write_ledgers
+from acsync.store.outbox import queue
 
 CHUNK = 2000
 PARALLEL_FROM = 20_000  # contacts: below this, starting workers costs more than it saves
@@ -44,12 +46,14 @@ class ScoreReport:
     rebuilt: int = 0  # ledgers rebuilt from events
     evaluated: int = 0  # contacts whose scores were evaluated
     changed: int = 0  # contacts whose rounded score, segment or wanted tags changed
+    queued: int = 0  # writes to ActiveCampaign queued or changed in the outbox
     workers: int = 0  # worker processes used (0: this process alone)
 
     def add(self, other: ScoreReport) -> None:
         self.rebuilt += other.rebuilt
         self.evaluated += other.evaluated
         self.changed += other.changed
+        self.queued += other.queued
 
 
 class State(NamedTuple):
@@ -130,7 +134,7 @@ def process(store: Store, chunk: Sequence[Todo], ruleset: Ruleset, now: datetime
     computed = compute(store.conn, chunk, ruleset, now)
     report = ScoreReport(now)
     with store.write() as conn:
-        _apply(conn, chunk, computed, iso(now), report)
+        _apply(conn, chunk, computed, iso(now), report, Target.of(ruleset))
     return report
 
 
@@ -181,7 +185,12 @@ class _Previous(NamedTuple):
 
 
 def _apply(
-    conn: sqlite3.Connection, chunk: Sequence[Todo], computed: Computed, at: str, report: ScoreReport
+    conn: sqlite3.Connection,
+    chunk: Sequence[Todo],
+    computed: Computed,
+    at: str,
+    report: ScoreReport,
+    target: Target,
 ) -> None:
     if computed.rebuilt:
         conn.execute(
@@ -197,6 +206,8 @@ def _apply(
             report.changed += 1
     writes.flush(conn)
     report.evaluated += len(computed.states)
+    wanted = {s.contact: desired(target, s.rounded, s.segments, s.tags) for s in computed.states}
+    report.queued += queue(conn, target, wanted, at)
 
 
 def _previous(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, _Previous]:

@@ -129,3 +129,39 @@ def ac_ids(db: Database) -> None:
         ) WITHOUT ROWID;
         """
     )
+
+
+@migrations(name="0005_push")
+def push(db: Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE contacts ADD COLUMN seen_in_ac_at TEXT;     -- last time AC showed it exists
+        ALTER TABLE contacts ADD COLUMN deleted_in_ac_at TEXT;  -- when AC answered 404 for it
+
+        CREATE TABLE ac_state (             -- what AC holds, as far as acsync knows
+            contact INTEGER NOT NULL,
+            kind TEXT NOT NULL,             -- field or tag
+            name TEXT NOT NULL,             -- the field's title or the tag's name
+            value TEXT NOT NULL,            -- a field's value; "add" for a tag the contact holds
+            contact_tag TEXT,               -- a tag's contactTag id in AC, when known
+            written_at TEXT NOT NULL,
+            PRIMARY KEY (contact, kind, name)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE outbox (               -- desired AC state minus ac_state: what push must write
+            contact INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,            -- a field's value, or "add" / "remove" for a tag
+            queued_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,           -- not before (after a failure)
+            sent_value TEXT,                -- the value of a write that may have reached AC
+            batch TEXT,                     -- the bulk import carrying sent_value, until it completes
+            last_error TEXT,
+            dead INTEGER NOT NULL DEFAULT 0,  -- 1: gave up; `acsync outbox --retry` revives it
+            PRIMARY KEY (contact, kind, name)
+        ) WITHOUT ROWID;
+        CREATE INDEX outbox_due ON outbox(dead, next_attempt_at);
+        """
+    )
