@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import pytest
@@ -211,3 +212,56 @@ def test_setup_finds_or_creates_fields_and_tags(served: tuple[Sandbox, Server], 
         ("tag", "Inaktiv"),
         ("tag", "Hot Lead"),
     }
+
+
+def test_setup_backfill_push_and_outbox_commands(served: tuple[Sandbox, Server], tmp_path: Any) -> None:
+    sb, server = served
+    sb.bulk_seconds = 0.2
+    env = {
+        "ACSYNC_ACTIVECAMPAIGN__URL": server.url,
+        "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "sandbox",
+        "ACSYNC_ACTIVECAMPAIGN__REQUESTS_PER_SECOND": "100",
+        "ACSYNC_PUSH__POLL_INTERVAL": "0.1",
+    }
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(tmp_path / "p.db")]
+    run = CliRunner(env=env).invoke
+    early = run(cli, [*base, "backfill", "--quiet"])
+    assert early.exit_code == 0, early.output
+    assert "not pushed: acsync does not know the AC ids" in early.output
+    assert "run `acsync setup` first" in early.output
+    dry = run(cli, [*base, "push", "--dry-run", "--format", "json"])
+    planned = json.loads(dry.output)
+    assert {p["route"] for p in planned} == {"bulk import"}
+    assert run(cli, [*base, "setup"]).exit_code == 0
+    before = sb.journal.as_json()["total"]
+    pushed = run(cli, [*base, "push", "--quiet"])
+    assert pushed.exit_code == 0, pushed.output
+    assert "pushed: fields of 150 contacts" in pushed.output
+    assert sb.journal.as_json()["counts"]["POST import/bulk_import"] == 1
+    assert sb.journal.as_json()["total"] - before <= 4  # one import, its polls
+    scores = {c.ac_id: c for c in _stored_scores(tmp_path / "p.db")}
+    field = next(int(f["id"]) for f in sb.account.fields.values() if f["title"] == "Lead Score")
+    assert {str(c): fv[field]["value"] for c, fv in sb.account.field_values.items() if field in fv} == {
+        k: str(v.rounded) for k, v in scores.items()
+    }
+    empty = run(cli, [*base, "outbox"])
+    assert "0 pending write(s)" in empty.output
+    again = run(cli, [*base, "push"])
+    assert "requests 0" in again.output
+    assert run(cli, [*base, "outbox", "--dead", "--format", "json"]).output.strip() == "[]"
+    assert "0 write(s) are due again" in run(cli, [*base, "outbox", "--retry"]).output
+
+
+class _Scored(NamedTuple):
+    ac_id: str
+    rounded: int
+
+
+def _stored_scores(db: Any) -> list[_Scored]:
+    with Store.open(db) as store:
+        return [
+            _Scored(*r)
+            for r in store.conn.execute(
+                "SELECT c.ac_id, s.rounded FROM scores s JOIN contacts c ON c.id = s.contact"
+            )
+        ]

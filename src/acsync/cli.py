@@ -205,12 +205,16 @@ def _since(value: str | None) -> datetime | None:
         raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint="--since") from None
 
 
+NO_PUSH = click.option("--no-push", is_flag=True, help="Score, but leave the changes in the outbox.")
+
+
 @cli.command()
 @click.option("--since", metavar="DATE", help="Only activity from this date on (YYYY-MM-DD or ISO 8601).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@NO_PUSH
 @click.pass_obj
-def backfill(obj: Context, since: str | None, quiet: bool) -> None:
-    """Pull all history from ActiveCampaign, then score.
+def backfill(obj: Context, since: str | None, quiet: bool, no_push: bool) -> None:
+    """Pull all history from ActiveCampaign, score, and push the results.
 
     Phases: contacts, campaign opens and clicks, site visits and tracked events (one request per
     contact), orders, tags. Every page is checkpointed: a killed backfill resumes where it
@@ -228,13 +232,17 @@ def backfill(obj: Context, since: str | None, quiet: bool) -> None:
         report = run_backfill(store, client, utcnow(), since=start, progress=reporter(quiet))
         _pull_summary(report, "backfill")
         _score_now(obj, store)
+        if not no_push:
+            _push_if_set_up(obj, store, quiet)
 
 
 @cli.command()
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@NO_PUSH
 @click.pass_obj
-def sync(obj: Context, quiet: bool) -> None:
-    """One incremental cycle: pull what changed in ActiveCampaign, ingest the webhook inbox, score.
+def sync(obj: Context, quiet: bool, no_push: bool) -> None:
+    """One incremental cycle: pull what changed in ActiveCampaign, ingest the webhook inbox, score,
+    push.
 
     Contacts changed since the last cycle (with a 10-minute overlap), the opens and clicks of
     campaigns sent in the last 30 days, the site visits of the contacts that changed, and orders.
@@ -252,6 +260,8 @@ def sync(obj: Context, quiet: bool) -> None:
         inbox = ingest_inbox(store, utcnow())
         click.echo(f"inbox: {inbox.rows} webhooks; events new {inbox.new}, duplicate {inbox.duplicate}")
         _score_now(obj, store)
+        if not no_push:
+            _push_if_set_up(obj, store, quiet)
 
 
 def _ingest_inbox(obj: Context) -> None:
@@ -384,6 +394,109 @@ def score(obj: Context, at_text: str | None, full: bool, workers: int | None) ->
         f"scored at {report.at.isoformat()}: ledgers rebuilt {report.rebuilt}, "
         f"contacts evaluated {report.evaluated}, changed {report.changed}{used}"
     )
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be written, and how; send nothing.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="For --dry-run.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.pass_obj
+def push(obj: Context, dry_run: bool, fmt: str, quiet: bool) -> None:
+    """Write pending score, segment and tag changes to ActiveCampaign.
+
+    Only what changed since the last push is written (the outbox, filled by `acsync score`).
+    Many contacts go through bulk import, a few one by one; tags are added and removed one by
+    one. Failed writes are retried by later pushes; refused ones are dead letters (`acsync
+    outbox --dead`). Run `acsync setup` once before the first push.
+    """
+    from acsync.jobs.push import plan
+
+    settings = obj.settings
+    if dry_run:
+        with obj.store(readonly=True) as store:
+            rows = plan(store, settings.push, utcnow())
+        headers = ["contact", "email", "kind", "name", "from", "to", "route"]
+        table = [[r[h] for h in headers] for r in rows]
+        emit(_format_rows(fmt, f"push would write {len(rows)} change(s)", headers, table, rows))
+        return
+    with obj.store() as store:
+        _push_now(obj, store, quiet)
+
+
+def _push_if_set_up(obj: Context, store: Store, quiet: bool) -> None:
+    from acsync.jobs.push import SetupNeeded
+
+    try:
+        _push_now(obj, store, quiet)
+    except SetupNeeded as e:
+        click.secho(f"not pushed: {e}", fg="yellow", err=True)
+
+
+def _push_now(obj: Context, store: Store, quiet: bool) -> None:
+    from acsync.ac.client import client_from_config
+    from acsync.jobs.push import push as run_push
+    from acsync.progress import reporter
+
+    client = client_from_config(obj.settings.activecampaign)
+    report = run_push(store, client, obj.settings.push, utcnow(), progress=reporter(quiet))
+    click.echo(
+        f"pushed: fields of {report.fields} contacts, tags added {report.tags_added}, removed "
+        f"{report.tags_removed}; bulk imports {report.batches}; requests {sum(report.requests.values())}"
+    )
+    if report.retry or report.waiting:
+        click.echo(
+            f"left for the next push: {report.retry} failed writes, {report.waiting} in running imports"
+        )
+    if report.deleted:
+        click.secho(
+            f"{report.deleted} contact(s) were deleted in ActiveCampaign: not written again", fg="yellow"
+        )
+    if report.dead:
+        click.secho(f"{report.dead} write(s) refused: see `acsync outbox --dead`", fg="yellow", err=True)
+    if report.created:
+        click.secho(
+            f"bulk import CREATED contact(s) {', '.join(report.created)} in ActiveCampaign (deleted there "
+            "and re-created by e-mail): check them, and consider a shorter push.seen_within",
+            fg="red",
+            err=True,
+        )
+
+
+@cli.command()
+@click.option("--dead", is_flag=True, help="The refused writes (dead letters) instead of the pending ones.")
+@click.option("--retry", is_flag=True, help="Make dead and waiting writes due again for the next push.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_obj
+def outbox(obj: Context, dead: bool, retry: bool, fmt: str) -> None:
+    """The writes waiting for ActiveCampaign, or (--dead) those it refused, with the last error.
+
+    Fix the cause (AC's message says it), then `acsync outbox --retry` and `acsync push`.
+    """
+    from acsync.store import outbox as box
+
+    if retry:
+        with obj.store() as store, store.write() as conn:
+            n = box.retry_dead(conn)
+        click.echo(f"{n} write(s) are due again: run `acsync push`")
+        return
+    with obj.store(readonly=True) as store:
+        rows = box.listing(store.conn, dead=dead)
+    headers = ["contact", "email", "kind", "name", "value", "attempts", "next_attempt", "last_error"]
+    data = [
+        {
+            "contact": r.ac_id or "",
+            "email": r.email or "",
+            "kind": r.kind,
+            "name": r.name,
+            "value": r.value,
+            "attempts": r.attempts,
+            "next_attempt": r.next_attempt_at or "",
+            "last_error": r.last_error or "",
+        }
+        for r in rows
+    ]
+    title = f"{len(rows)} {'dead' if dead else 'pending'} write(s)"
+    emit(_format_rows(fmt, title, headers, [[d[h] for h in headers] for d in data], data))
 
 
 def _warn_stale(store: Store, now: datetime) -> None:

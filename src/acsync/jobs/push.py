@@ -45,6 +45,10 @@ BULK_SAFETY = 2_000  # bytes kept free for the envelope
 DONE, FAILED = "completed", ("failed", "interrupted")
 
 
+class SetupNeeded(ConfigError):
+    """The AC ids of fields or tags acsync writes are unknown: ``acsync setup`` finds them."""
+
+
 @dataclass
 class PushReport:
     fields: int = 0  # contacts whose fields AC now holds
@@ -391,7 +395,7 @@ def _ac_ids(store: Store, wanted: set[tuple[str, str]]) -> dict[tuple[str, str],
     ids = {(k, n): i for k, n, i in store.conn.execute("SELECT kind, name, ac_id FROM ac_ids")}
     missing = sorted(wanted - ids.keys())
     if missing:
-        raise ConfigError(
+        raise SetupNeeded(
             "acsync does not know the AC ids of the fields and tags it writes: run `acsync setup` first",
             [f"{kind} {name!r}" for kind, name in missing],
         )

@@ -91,11 +91,13 @@ class Row(NamedTuple):
     seen_in_ac_at: str | None
     known: str | None  # the value in ac_state
     contact_tag: str | None  # the tag's contactTag id in ac_state
+    last_error: str | None
+    next_attempt_at: str | None
 
 
 _ROWS = """
     SELECT o.contact, o.kind, o.name, o.value, o.sent_value, o.batch, o.attempts,
-           c.ac_id, c.email, c.seen_in_ac_at, s.value, s.contact_tag
+           c.ac_id, c.email, c.seen_in_ac_at, s.value, s.contact_tag, o.last_error, o.next_attempt_at
     FROM outbox o
     JOIN contacts c ON c.id = o.contact
     LEFT JOIN ac_state s ON s.contact = o.contact AND s.kind = o.kind AND s.name = o.name
@@ -112,16 +114,6 @@ def due(conn: sqlite3.Connection, at: str) -> list[Row]:
 
 def listing(conn: sqlite3.Connection, *, dead: bool) -> list[Row]:
     return [Row(*r) for r in conn.execute(_ROWS + "WHERE o.dead = ? ORDER BY 1, 2, 3", [int(dead)])]
-
-
-def last_errors(conn: sqlite3.Connection, *, dead: bool) -> dict[tuple[int, str, str], tuple[str, str]]:
-    """(contact, kind, name) → (last error, next attempt) for ``acsync outbox``."""
-    return {
-        (c, k, n): (err or "", nxt or "")
-        for c, k, n, err, nxt in conn.execute(
-            "SELECT contact, kind, name, last_error, next_attempt_at FROM outbox WHERE dead = ?", [int(dead)]
-        )
-    }
 
 
 # --- what push records --------------------------------------------------------------------------
