@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -28,6 +27,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from sandbox_proc import sandbox_process  # noqa: E402
 
 
 def pages(n: int, size: int = 100) -> int:
@@ -75,32 +77,8 @@ def child(url: str, db: str, rate: float) -> None:
 
 
 def run(size: int, rate: float) -> dict[str, float]:
-    sandbox = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "acsync",
-            "sandbox",
-            "--port",
-            "0",
-            "--contacts",
-            str(size),
-            "--rate-limit",
-            str(rate),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert sandbox.stdout is not None
-        url = ""
-        for line in sandbox.stdout:
-            m = re.search(r"API URL\s+(\S+)", line)
-            if m:
-                url = m.group(1)
-                break
+    with sandbox_process(size, rate) as url:
         stats = requests.get(f"{url}/__sandbox/stats", timeout=30).json()
-        time.sleep(1.0)  # a full bucket
         with tempfile.TemporaryDirectory() as tmp:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", url, os.path.join(tmp, "b.db"), str(rate)],
@@ -110,9 +88,6 @@ def run(size: int, rate: float) -> dict[str, float]:
             )
         result = json.loads(out.stdout.strip().splitlines()[-1])
         journal = requests.get(f"{url}/__sandbox/journal", timeout=30).json()
-    finally:
-        sandbox.terminate()
-        sandbox.wait(timeout=30)
     result["minimum"] = minimum(stats)
     result["throttled"] = journal["statuses"].get("429", 0)
     return result

@@ -359,3 +359,43 @@ def test_sandbox_clock_is_shared(store: Store) -> None:
     assert w.clock.now - start >= w.settings.push.poll_interval
     assert isinstance(w.sb, Sandbox)
     assert isinstance(w.clock, FakeClock)
+
+
+def test_a_tag_deleted_in_ac_is_a_dead_letter_not_a_deleted_contact(store: Store) -> None:
+    w = World(store, contacts=20, bulk_from=1000)
+    hot = int(store.conn.execute("SELECT ac_id FROM ac_ids WHERE name = 'Inaktiv'").fetchone()[0])
+    del w.sb.account.tags[hot]
+    report = w.push(NOW)
+    assert report.deleted == 0
+    assert report.dead > 0
+    errors = {e for (e,) in store.conn.execute("SELECT last_error FROM outbox WHERE dead = 1")}
+    assert all("run `acsync setup`" in e and "Tag not found" in e for e in errors), errors
+
+
+def test_a_write_in_flight_is_never_dropped_so_a_late_import_cannot_win(store: Store) -> None:
+    from acsync.store.outbox import due, mark_sent, queue, written
+
+    rs = ruleset(scores=[{"name": "lead", "field": "Lead Score"}])
+    target = Target.of(rs)
+    at = "2026-11-20T12:00:00Z"
+    with store.write() as conn:
+        conn.execute("INSERT INTO contacts (id, ac_id, email) VALUES (1, '11', 'a@example.com')")
+        conn.execute(
+            "INSERT INTO ac_state (contact, kind, name, value, written_at) "
+            "VALUES (1, 'field', 'Lead Score', '50', ?)",
+            [at],
+        )
+        assert queue(conn, target, {1: {("field", "Lead Score"): "60"}}, at) == 1
+        (row,) = due(conn, at)
+        mark_sent(conn, [row], "batch-1")  # the import carrying 60 is on its way
+        # The score goes back to 50 = what AC held: the row stays, now saying "end with 50".
+        assert queue(conn, target, {1: {("field", "Lead Score"): "50"}}, at) == 1
+        (left,) = conn.execute("SELECT value, sent_value, batch FROM outbox").fetchall()
+        assert left == ("50", "60", "batch-1")
+        # The import lands: AC holds 60 now; the row survives to bring it back to 50.
+        written(conn, row._replace(batch="batch-1", sent_value="60"), at, value="60")
+        assert conn.execute("SELECT value FROM ac_state").fetchone() == ("60",)
+        assert conn.execute("SELECT value, sent_value, batch FROM outbox").fetchall() == [("50", None, None)]
+        # Without a write in flight, a change that returns to the known value simply drops the row.
+        assert queue(conn, target, {1: {("field", "Lead Score"): "60"}}, at) == 0
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)

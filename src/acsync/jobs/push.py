@@ -248,7 +248,15 @@ class _Pusher:
             if link is None:  # not added by an earlier, interrupted push
                 with self._write():
                     mark_sent(self.store.conn, [row])
-                link = as_id(self.client.add_contact_tag(ac_id, tag_id).get("id"))
+                try:
+                    link = as_id(self.client.add_contact_tag(ac_id, tag_id).get("id"))
+                except AcNotFound as e:
+                    if "tag not found" not in str(e).lower():  # AC's words when the tag is gone
+                        raise
+                    raise AcValidationError(  # the tag, not the contact, is gone: a dead letter
+                        f"tag {row.name!r} (#{tag_id}) is not in ActiveCampaign: run `acsync setup` ({e})",
+                        messages=[str(e)],
+                    ) from None
             with self._write():
                 written(self.store.conn, row, self.at, contact_tag=link)
             self.report.tags_added += 1
@@ -275,7 +283,10 @@ class _Pusher:
 
     # --- bulk import ---------------------------------------------------------------------------------
     def _send_batches(self, contacts: list[Contact]) -> dict[str, list[Contact]]:
+        """Send the imports; returns the ones not finished yet. While an import waits for its slot
+        (100 a minute), the oldest unfinished one is checked: the regular budget is idle then."""
         sent: dict[str, list[Contact]] = {}
+        checked: dict[str, float] = {}  # batch → when it was sent or last polled
         for group in _batches(contacts, self._item, self.cfg.batch_size):
             rows = [r for _, rs in group for r in _imported(rs)]
             with self._write():
@@ -294,7 +305,12 @@ class _Pusher:
             with self._write():
                 mark_sent(self.store.conn, rows, batch)
             self.report.batches += 1
-            sent[batch] = group
+            sent[batch], checked[batch] = group, self.clock()
+            oldest = next(iter(sent))
+            if self.clock() - checked[oldest] >= self.cfg.poll_interval:
+                checked[oldest] = self.clock()
+                if self._check(oldest, sent[oldest]):
+                    del sent[oldest]
         return sent
 
     def _item(self, rows: Sequence[Row]) -> dict[str, object]:
@@ -316,26 +332,32 @@ class _Pusher:
         while pending:
             self.sleep(self.cfg.poll_interval)
             for batch, group in list(pending.items()):
-                try:
-                    info = self.client.import_info(batch)
-                except AcNotFound:
-                    info = {"status": "failed"}
-                status = info.get("status")
-                if status == DONE:
-                    self._settle(batch, group, info)
-                elif status in FAILED:
-                    self._retry(
-                        [r for _, rs in group for r in _imported(rs)], f"bulk import {batch} {status}"
-                    )
-                else:
-                    continue
-                del pending[batch]
-                self.progress.advance("push", len(group))
+                if self._check(batch, group):
+                    del pending[batch]
             if pending and self.clock() >= deadline:
                 waiting = sum(len(_imported(rs)) for group in pending.values() for _, rs in group)
                 self.report.waiting += waiting
                 log.warning("%d bulk imports still running: the next push polls them", len(pending))
                 return
+
+    def _check(self, batch: str, group: list[Contact]) -> bool:
+        """Poll one import; True when it has finished (and its outcome is recorded)."""
+        try:
+            info = self.client.import_info(batch)
+        except AcNotFound:
+            info = {"status": "failed"}
+        except AcRetriableError as e:
+            log.info("bulk import %s: status not available (%s); polling again later", batch, e)
+            return False
+        status = info.get("status")
+        if status == DONE:
+            self._settle(batch, group, info)
+        elif status in FAILED:
+            self._retry([r for _, rs in group for r in _imported(rs)], f"bulk import {batch} {status}")
+        else:
+            return False
+        self.progress.advance("push", len(group))
+        return True
 
     def _settle(self, batch: str, group: list[Contact], info: dict[str, object]) -> None:
         success = {as_id(x) for x in _list(info.get("success"))}
