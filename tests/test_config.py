@@ -93,7 +93,8 @@ def test_environment_overrides_the_file_and_typos_in_it_are_errors() -> None:
     found = problems({}, {"ACSYNC_STROE__PATH": "x"})
     assert found == [
         "environment variable ACSYNC_STROE__PATH: no config section 'stroe'; sections: "
-        "scores, rules, inactivity, thresholds, segments, content, store, activecampaign, webhook, push"
+        "scores, rules, inactivity, thresholds, segments, content, store, activecampaign, webhook, push, "
+        "schedule"
     ]
 
 

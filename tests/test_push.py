@@ -103,7 +103,9 @@ class World:
             "SELECT c.ac_id, s.rounded, s.segment FROM scores s JOIN contacts c ON c.id = s.contact "
             "WHERE c.ac_id IS NOT NULL AND c.deleted_in_ac_at IS NULL"
         ):
-            out[ac_id] = {"Lead Score": str(rounded), "Lead Segment": segment or ""}
+            out[ac_id] = {"Lead Score": str(rounded)}
+            if self.settings.scores[0].segment_field:
+                out[ac_id]["Lead Segment"] = segment or ""
         for ac_id, tag in self.store.conn.execute(
             "SELECT c.ac_id, t.tag FROM tag_state t JOIN contacts c ON c.id = t.contact "
             "WHERE c.ac_id IS NOT NULL AND c.deleted_in_ac_at IS NULL"

@@ -31,6 +31,7 @@ FORMATS = click.Choice(["table", "csv", "json"])
 class Context:
     config_option: str | None
     db_option: str | None
+    verbose: bool = False
     _settings: Settings | None = field(default=None, init=False)
 
     @property
@@ -108,7 +109,7 @@ def cli(ctx: click.Context, config_option: str | None, db_option: str | None, ve
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = Context(config_option, db_option)
+    ctx.obj = Context(config_option, db_option, verbose)
 
 
 @cli.command("check-config")
@@ -297,9 +298,57 @@ def _webhook_token(settings: Settings) -> str:
     return token
 
 
+LOG_FORMAT = click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="Log lines as JSON objects (for log collectors) or plain text.",
+)
+
+
+def _configure_logs(obj: Context, fmt: str) -> None:
+    from acsync.logs import configure
+
+    settings = obj.settings
+    secrets = [s.get_secret_value() for s in (settings.activecampaign.api_token, settings.webhook.token) if s]
+    configure(fmt, verbose=obj.verbose, secrets=secrets)
+
+
 @cli.command()
+@LOG_FORMAT
 @click.pass_obj
-def serve(obj: Context) -> None:
+def run(obj: Context, log_format: str) -> None:
+    """The daemon: the webhook receiver plus scheduled ingest, sync, scoring and push.
+
+    Intervals come from [schedule]. Every job is guarded: a failure is logged and counted, and
+    the next run still happens. SIGTERM or Ctrl-C: the receiver stops accepting, the job in
+    hand stops at its next checkpoint, and acsync exits 0 (within seconds). Logs go to standard
+    error; metrics to GET /metrics beside the webhooks.
+    """
+    from acsync.ac.client import client_from_config
+    from acsync.daemon import Daemon
+
+    settings = obj.settings
+    _configure_logs(obj, log_format)
+    token = _webhook_token(settings)
+    client_from_config(settings.activecampaign)  # a missing URL or token stops us before serving
+    daemon = Daemon(
+        settings, obj.db_path, token, lambda sleep: client_from_config(settings.activecampaign, sleep)
+    )
+
+    def _stop(signum: int, frame: object) -> None:
+        daemon.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    daemon.run()
+
+
+@cli.command()
+@LOG_FORMAT
+@click.pass_obj
+def serve(obj: Context, log_format: str) -> None:
     """Run the webhook receiver alone, on [webhook] host and port.
 
     AC posts to /webhooks/activecampaign/<ACSYNC_WEBHOOK__TOKEN>; each body is committed to the
@@ -311,6 +360,7 @@ def serve(obj: Context) -> None:
 
     settings = obj.settings
     hook = settings.webhook
+    _configure_logs(obj, log_format)
     app = WebhookApp(
         obj.db_path,
         _webhook_token(settings),
@@ -687,14 +737,20 @@ def simulate(obj: Context, rules_path: Path, at_text: str | None, fmt: str) -> N
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same account.")
 @click.option("--token", default="sandbox", show_default=True, help="The API token it accepts.")
 @click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on (0.0.0.0 only inside a container network).",
+)
+@click.option(
     "--rate-limit",
     type=click.FloatRange(min=0),
     default=5.0,
     show_default=True,
     help="Requests per second before it answers 429, as AC does (0: no limit).",
 )
-def sandbox(port: int, contacts: int, seed: int, token: str, rate_limit: float) -> None:
-    """Run the fake ActiveCampaign (the sandbox) on 127.0.0.1 until interrupted.
+def sandbox(port: int, contacts: int, seed: int, token: str, host: str, rate_limit: float) -> None:
+    """Run the fake ActiveCampaign (the sandbox) on 127.0.0.1 (or --host) until interrupted.
 
     A seeded account (contacts over 12 months, campaigns with opens and clicks, site visits,
     orders, tags) behind AC's v3 endpoints, with AC's quirks and its rate limit. Prints the API
@@ -705,7 +761,7 @@ def sandbox(port: int, contacts: int, seed: int, token: str, rate_limit: float) 
     from acsync.sandbox.server import serve_sandbox
 
     account = seed_account(contacts, seed, utcnow())
-    server = serve_sandbox(Sandbox(account, token=token, rate_limit=rate_limit or None), port)
+    server = serve_sandbox(Sandbox(account, token=token, rate_limit=rate_limit or None), port, host=host)
     click.echo(f"ActiveCampaign sandbox: {len(account.contacts)} contacts (seed {seed})")
     click.echo(f"  API URL   {server.url}        (activecampaign.url)")
     click.echo(f"  API token {token}             (ACSYNC_ACTIVECAMPAIGN__API_TOKEN)")

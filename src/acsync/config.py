@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -201,11 +202,13 @@ class ActiveCampaignConfig(_Section):
         if value is None:
             return None
         url = value.strip().rstrip("/")
-        local = url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+        host = urlsplit(url).hostname or ""
+        # Plain http only for the sandbox: on this machine, or a container beside it ("sandbox").
+        local = url.startswith("http://") and (host in ("127.0.0.1", "localhost", "::1") or "." not in host)
         if not (url.startswith("https://") or local):
             raise ValueError(
                 "expected the API URL from AC → Settings → Developer, e.g. https://youraccount.api-us1.com "
-                "(https; plain http only on this machine, for the sandbox)"
+                "(https; plain http only for the sandbox, on this machine or a compose service)"
             )
         return url
 
@@ -232,7 +235,7 @@ WEBHOOK_SOURCES: tuple[WebhookSource, ...] = ("public", "admin", "api", "system"
 
 class WebhookConfig(_Section):
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535, description="0: any free port")
     threads: int = Field(default=8, ge=1, le=64)
     max_body: int = Field(default=65536, ge=1024, description="bytes")
     token: SecretStr | None = None
@@ -266,6 +269,38 @@ class PushConfig(_Section):
     poll_timeout: float = Field(default=600.0, gt=0, description="seconds")
 
 
+def _seconds(value: object) -> float:
+    """A fixed duration (``"30s"``, ``"5min"``) or a number of seconds, in seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(str(value))  # from the environment, numbers arrive as text
+    except ValueError:
+        pass
+    d = parse_duration(value)
+    if d.fixed is None:
+        raise ValueError("use s, min, h, d or w here: months and years have no fixed length")
+    return d.fixed.total_seconds()
+
+
+Seconds = Annotated[float, PlainValidator(_seconds)]
+
+
+class ScheduleConfig(_Section):
+    ingest: Seconds = 5.0
+    sync: Seconds = 300.0
+    score: Seconds = 30.0
+    score_at_least: Seconds = 3600.0
+    push: Seconds = 60.0
+
+    @model_validator(mode="after")
+    def _positive(self) -> ScheduleConfig:
+        for name in ("ingest", "sync", "score", "score_at_least", "push"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be longer than 0s")
+        return self
+
+
 SECTIONS = (
     "scores",
     "rules",
@@ -277,6 +312,7 @@ SECTIONS = (
     "activecampaign",
     "webhook",
     "push",
+    "schedule",
 )
 
 
@@ -295,6 +331,7 @@ class Settings(BaseSettings):
     activecampaign: ActiveCampaignConfig = ActiveCampaignConfig()
     webhook: WebhookConfig = WebhookConfig()
     push: PushConfig = PushConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -315,8 +315,10 @@ class AcClient:
         return _one(self.request("POST", "webhooks", body=body), "webhook", "webhooks")
 
 
-def client_from_config(cfg: ActiveCampaignConfig) -> AcClient:
-    """The client for ``[activecampaign]``; ConfigError naming the fix when URL or token is missing."""
+def client_from_config(cfg: ActiveCampaignConfig, sleep: Callable[[float], None] | None = None) -> AcClient:
+    """The client for ``[activecampaign]``; ConfigError naming the fix when URL or token is missing.
+
+    ``sleep``: how the client and its rate limit wait (default: ``time.sleep``)."""
     problems = []
     if not cfg.url:
         problems.append(
@@ -334,11 +336,12 @@ def client_from_config(cfg: ActiveCampaignConfig) -> AcClient:
     return AcClient(
         cfg.url,
         cfg.api_token.get_secret_value().strip(),
-        limiter=shared_bucket(root, "api", cfg.requests_per_second),
-        bulk_limiter=shared_bucket(root, "bulk", 100 / 60),
+        limiter=shared_bucket(root, "api", cfg.requests_per_second, sleep),
+        bulk_limiter=shared_bucket(root, "bulk", 100 / 60, sleep),
         connect_timeout=cfg.connect_timeout,
         read_timeout=cfg.read_timeout,
         max_attempts=cfg.max_attempts,
+        sleep=sleep or time.sleep,
     )
 
 

@@ -15,16 +15,21 @@ _SHARED: dict[tuple[str, str], TokenBucket] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_bucket(account: str, kind: str, rate: float) -> TokenBucket:
+def shared_bucket(
+    account: str, kind: str, rate: float, sleep: Callable[[float], None] | None = None
+) -> TokenBucket:
     """The process's one bucket for an account (``kind``: "api" or "bulk"), made on first use.
 
     AC's limit is per account and shared by everything on it, so every client and thread of
-    this process that talks to the same API root draws from the same bucket.
+    this process that talks to the same API root draws from the same bucket. ``sleep`` replaces
+    how it waits (the daemon's wait ends early when it is stopping).
     """
     with _SHARED_LOCK:
         bucket = _SHARED.get((account, kind))
         if bucket is None or bucket.rate != rate:
             bucket = _SHARED[(account, kind)] = TokenBucket(rate)
+        if sleep is not None:
+            bucket._sleep = sleep
         return bucket
 
 

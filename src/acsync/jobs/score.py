@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +56,14 @@ class ScoreReport:
         self.queued += other.queued
 
 
+class Stopped(Exception):
+    """Scoring stopped between chunks (the daemon is shutting down); ``report``: what was done."""
+
+    def __init__(self, report: ScoreReport) -> None:
+        super().__init__("scoring stopped")
+        self.report = report
+
+
 class State(NamedTuple):
     """A contact's evaluated state, in the stored forms."""
 
@@ -82,8 +90,12 @@ def score(
     *,
     full: bool = False,
     workers: int | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> ScoreReport:
-    """``workers``: processes that share the chunks (default: one per core on large runs)."""
+    """``workers``: processes that share the chunks (default: one per core on large runs).
+
+    ``stop`` is asked between chunks; when it says yes, the run ends with ``Stopped`` and what
+    it finished is kept: the next run does the rest."""
     conn = store.conn
     report = ScoreReport(now)
     at = iso(now)
@@ -117,10 +129,16 @@ def score(
             initializer=_init_worker,
             initargs=(str(store.path), store.busy_timeout, ruleset, now),
         ) as pool:
-            for part in pool.map(_process_in_worker, chunks):
-                report.add(part)
+            futures = [pool.submit(_process_in_worker, chunk) for chunk in chunks]
+            for future in futures:
+                report.add(future.result())
+                if stop():
+                    pool.shutdown(cancel_futures=True)
+                    raise Stopped(report)
     else:
         for chunk in chunks:
+            if stop():
+                raise Stopped(report)
             report.add(process(store, chunk, ruleset, now))
     with store.write():
         store.set_meta("ledger_rules", fingerprints.ledger)

@@ -1,0 +1,193 @@
+"""`acsync run` for real on loopback against the sandbox: webhooks in, scores out, clean stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from acsync.config import validate
+from acsync.jobs.setup import setup
+from acsync.sandbox import Sandbox, seed_account
+from acsync.sandbox.server import serve_sandbox
+from acsync.serving import Server
+from acsync.store import Store
+from tests.conftest import acsync_command
+from tests.sandbox_helpers import NOW
+from tests.test_push import World
+
+TOKEN = "daemon-test-token-0123456789"
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[Sandbox, Server]]:
+    sb = Sandbox(seed_account(60, 4, NOW), rate_limit=None, bulk_seconds=0.2)
+    with serve_sandbox(sb) as server:
+        yield sb, server
+
+
+class Running:
+    """``acsync run`` in a child process; its JSON log lines collected as they come."""
+
+    def __init__(self, db: Path, sandbox_url: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ACSYNC_")}
+        env.update(
+            {
+                "ACSYNC_ACTIVECAMPAIGN__URL": sandbox_url,
+                "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "sandbox",
+                "ACSYNC_ACTIVECAMPAIGN__REQUESTS_PER_SECOND": "100",
+                "ACSYNC_WEBHOOK__TOKEN": TOKEN,
+                "ACSYNC_WEBHOOK__PORT": "0",
+                "ACSYNC_SCHEDULE__INGEST": "0.2",
+                "ACSYNC_SCHEDULE__SCORE": "0.2",
+                "ACSYNC_SCHEDULE__PUSH": "0.5",
+                "ACSYNC_SCHEDULE__SYNC": "30",
+                "ACSYNC_PUSH__POLL_INTERVAL": "0.2",
+            }
+        )
+        self.proc = subprocess.Popen(
+            acsync_command(db, "run"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        started = self.wait_for(lambda line: line.get("msg") == "acsync is running")
+        self.hook_url = started["webhooks"].replace("<token>", TOKEN)
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for text in self.proc.stderr:
+            try:
+                self.lines.put(json.loads(text))
+            except ValueError:
+                self.lines.put({"msg": text.rstrip(), "level": "raw"})
+
+    def wait_for(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        for line in self.seen:
+            if pred(line):
+                return line
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                assert self.proc.poll() is None, f"acsync run exited: {self.seen[-5:]}"
+                continue
+            self.seen.append(line)
+            if pred(line):
+                return line
+        raise AssertionError(f"not logged in {timeout}s; last lines: {self.seen[-8:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, float]:
+        t0 = time.monotonic()
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=15)
+        took = time.monotonic() - t0
+        self.close()
+        return code, took
+
+    def close(self) -> None:
+        self.reader.join(timeout=5)
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+
+
+def _prepare(db: Path, sb: Sandbox, server: Server) -> None:
+    settings = validate({**_example(), "activecampaign": {"url": server.url}}, {})
+    from acsync.ac import AcClient
+
+    with Store.open(db) as store:
+        setup(store, AcClient(server.url, "sandbox"), settings, dry_run=False)
+
+
+def _example() -> dict[str, Any]:
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    return tomllib.loads((ROOT / "config.example.toml").read_text())
+
+
+def _in_step(db: Path, sb: Sandbox) -> bool:
+    """Does the sandbox hold exactly the local desired state (and is nothing left to push)?"""
+    with Store.open(db) as store:
+        w = World.__new__(World)
+        w.store, w.sb = store, sb
+        w.settings = validate(_example(), {})
+        with sb.account.lock:
+            return w.pending() == 0 and w.actual_in_ac() == w.desired_in_ac()
+
+
+def _wait(pred: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+
+
+def test_the_daemon_pulls_receives_scores_and_pushes_then_stops_cleanly(
+    served: tuple[Sandbox, Server], tmp_path: Path
+) -> None:
+    sb, server = served
+    db = tmp_path / "run.db"
+    _prepare(db, sb, server)
+    daemon = Running(db, server.url)
+    try:
+        daemon.wait_for(lambda line: line.get("job") == "push" and line.get("fields", 0) > 0)
+        _wait(lambda: _in_step(db, sb))
+        posted = requests.post(
+            f"{server.url}/__sandbox/webhooks",
+            json={"url": daemon.hook_url, "count": 40, "seed": 3},
+            timeout=30,
+        ).json()
+        assert posted["statuses"] == {"200": 40}
+        daemon.wait_for(lambda line: line.get("job") == "ingest" and line.get("webhooks", 0) > 0)
+        _wait(lambda: _in_step(db, sb))
+        metrics = requests.get(daemon.hook_url.split("/webhooks")[0] + "/metrics", timeout=5).text
+        assert 'acsync_job_runs_total{job="push",outcome="ok"}' in metrics
+    finally:
+        code, took = daemon.stop()
+    assert code == 0
+    assert took < 10
+    assert any(line.get("msg") == "stopped" for line in daemon.seen + list(daemon.lines.queue))
+    assert TOKEN not in json.dumps(daemon.seen)  # never a secret in a log
+
+
+def test_kill_9_and_restart_loses_nothing_and_doubles_nothing(
+    served: tuple[Sandbox, Server], tmp_path: Path
+) -> None:
+    sb, server = served
+    db = tmp_path / "k.db"
+    _prepare(db, sb, server)
+    first = Running(db, server.url)
+    first.wait_for(lambda line: line.get("job") == "push")
+    requests.post(
+        f"{server.url}/__sandbox/webhooks", json={"url": first.hook_url, "count": 60, "seed": 9}, timeout=30
+    )
+    first.proc.kill()  # kill -9, whatever it was doing
+    first.proc.wait(timeout=10)
+    first.close()
+    second = Running(db, server.url)
+    try:
+        _wait(lambda: _in_step(db, sb))
+    finally:
+        assert second.stop()[0] == 0
+    with Store.open(db) as store:
+        assert store.conn.execute("SELECT count(*) FROM inbox").fetchone()[0] == 60  # every 200 kept
+        assert store.conn.execute("SELECT count(*) FROM inbox WHERE status = 'new'").fetchone()[0] == 0
+        twice = store.conn.execute(
+            "SELECT count(*) FROM (SELECT contact, ref, score, rule, count(*) AS n FROM ledger "
+            "WHERE kind = 'award' GROUP BY contact, ref, score, rule HAVING n > 1)"
+        ).fetchone()[0]
+        assert twice == 0  # no event awarded twice
