@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from acsync.config import load_config
 from acsync.core.event import Event, parse_event
 from acsync.core.ledger import AWARD, build_ledger
-from acsync.core.scoring import raw_score
+from acsync.core.scoring import clamp, evaluate, raw_score, round_score, steps
 from acsync.jobs.ingest import ingest_lines
 from acsync.jobs.score import score
 from acsync.store import Store
@@ -188,3 +188,19 @@ def test_scoring_twice_equals_scoring_once(dicts: list[dict[str, Any]], t: datet
         after = {name: store.conn.execute(f"SELECT * FROM {name}").fetchall() for name in tables}
         assert after == before
         assert (report.rebuilt, report.evaluated, report.changed) == (0, 0, 0)
+
+
+@given(event_lists, st.lists(instants, min_size=1, max_size=6))
+def test_steps_give_the_evaluated_score_at_any_instant(
+    dicts: list[dict[str, Any]], ts: list[datetime]
+) -> None:
+    """The stored step function of a score (reports read it) agrees with evaluating the ledger."""
+    rs = EXAMPLE.ruleset()
+    for events in by_contact(dicts).values():
+        entries = build_ledger(events, rs, T0)
+        stepped = steps(entries, rs)
+        for t in ts:
+            for sdef in rs.scores:
+                mine = [v for name, at, v in stepped if name == sdef.name and at <= t]
+                start = round_score(clamp(0.0, sdef))
+                assert (mine[-1] if mine else start) == evaluate(entries, rs, t).rounded[sdef.name]

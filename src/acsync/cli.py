@@ -666,6 +666,203 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
     )
 
 
+FORMAT_OPTION = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+OUTPUT_OPTION = click.option(
+    "-o", "--output", metavar="FILE", help="Write to FILE instead of standard output."
+)
+SCORE_OPTION = click.option("--score", "score_name", metavar="NAME", help="Which score (default: the first).")
+DAYS_OPTION = click.option(
+    "--days", type=click.IntRange(min=1), default=30, show_default=True, help="The comparison window in days."
+)
+
+
+def _score_def(ruleset: Any, name: str | None) -> Any:
+    from acsync.reports.past import score_def
+
+    try:
+        return score_def(ruleset, name)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--score") from None
+
+
+def _emit_report(report: Any, fmt: str, output: str | None) -> None:
+    emit(_format_rows(fmt, report.title, report.headers, report.cells(), report.rows), output)
+
+
+@report.command("top")
+@AT_OPTION
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many contacts.")
+@SCORE_OPTION
+@FORMAT_OPTION
+@OUTPUT_OPTION
+@click.pass_obj
+def report_top(
+    obj: Context, at_text: str | None, limit: int, score_name: str | None, fmt: str, output: str | None
+) -> None:
+    """The best contacts by score, with segment, wanted tags and last activity."""
+    from acsync.reports.leads import top
+
+    ruleset = obj.settings.ruleset()
+    sdef = _score_def(ruleset, score_name)
+    at = parse_at(at_text)
+    with obj.store(readonly=True) as store:
+        if at is None:
+            _warn_stale(store, utcnow())
+        _emit_report(top(store.conn, ruleset, sdef, at, limit), fmt, output)
+
+
+@report.command("segments")
+@AT_OPTION
+@DAYS_OPTION
+@SCORE_OPTION
+@FORMAT_OPTION
+@OUTPUT_OPTION
+@click.pass_obj
+def report_segments(
+    obj: Context, at_text: str | None, days: int, score_name: str | None, fmt: str, output: str | None
+) -> None:
+    """Contacts and share per segment, and the change against --days earlier."""
+    from acsync.reports.leads import segments
+
+    ruleset = obj.settings.ruleset()
+    sdef = _score_def(ruleset, score_name)
+    at = parse_at(at_text)
+    with obj.store(readonly=True) as store:
+        if at is None:
+            _warn_stale(store, utcnow())
+        report = segments(store.conn, ruleset, sdef, at or utcnow(), at is None, days)
+    _emit_report(report, fmt, output)
+
+
+@report.command("content")
+@AT_OPTION
+@DAYS_OPTION
+@SCORE_OPTION
+@FORMAT_OPTION
+@OUTPUT_OPTION
+@click.pass_obj
+def report_content(
+    obj: Context, at_text: str | None, days: int, score_name: str | None, fmt: str, output: str | None
+) -> None:
+    """Per content type ([[content]]): events, contacts, points per event, and the mean change of
+    those contacts' score over the --days after their first engagement with it."""
+    from acsync.reports.content import content
+
+    ruleset = obj.settings.ruleset()
+    if not ruleset.content:
+        raise click.UsageError(
+            "no content types in the config: add [[content]] sections (see config.example.toml)"
+        )
+    sdef = _score_def(ruleset, score_name)
+    with obj.store(readonly=True) as store:
+        report = content(store.conn, ruleset, sdef, parse_at(at_text) or utcnow(), days)
+    _emit_report(report, fmt, output)
+
+
+@report.command("inactive")
+@AT_OPTION
+@FORMAT_OPTION
+@OUTPUT_OPTION
+@click.pass_obj
+def report_inactive(obj: Context, at_text: str | None, fmt: str, output: str | None) -> None:
+    """Contacts in an inactivity episode: since when, which rule, its effect, whether AC has the tag."""
+    from acsync.reports.leads import inactive
+
+    with obj.store(readonly=True) as store:
+        _emit_report(inactive(store.conn, parse_at(at_text) or utcnow()), fmt, output)
+
+
+@report.command("history")
+@click.argument("contact", metavar="[CONTACT]", required=False)
+@AT_OPTION
+@click.option("--since", metavar="DATE", help="Start (default: 12 months before --at).")
+@click.option("--every", default="1mo", show_default=True, help="Sample interval for the distribution.")
+@SCORE_OPTION
+@FORMAT_OPTION
+@OUTPUT_OPTION
+@click.pass_obj
+def report_history(
+    obj: Context,
+    contact: str | None,
+    at_text: str | None,
+    since: str | None,
+    every: str,
+    score_name: str | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """One contact's score over time (every change), or without CONTACT the score distribution
+    over time: contacts, mean score and contacts per segment at each sample."""
+    from acsync.core.durations import parse_duration
+    from acsync.reports.history import contact_history, distribution
+    from acsync.reports.past import contacts
+
+    ruleset = obj.settings.ruleset()
+    sdef = _score_def(ruleset, score_name)
+    at = parse_at(at_text) or utcnow()
+    start = _since(since) or at.replace(year=at.year - 1)
+    try:
+        step = parse_duration(every)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--every") from None
+    with obj.store(readonly=True) as store:
+        if contact is None:
+            report = distribution(store.conn, ruleset, sdef, start, at, step)
+        else:
+            from acsync.store.read import find_contact
+
+            found = find_contact(store.conn, contact)
+            if found is None:
+                raise click.UsageError(f"no contact {contact!r} (an e-mail or an AC contact id)")
+            who = next(c for c in contacts(store.conn) if c.id == found.id)
+            report = contact_history(store.conn, ruleset, sdef, who, start, at)
+    _emit_report(report, fmt, output)
+
+
+@report.command("html")
+@click.option("-o", "--output", metavar="FILE", required=True, help="The HTML file to write.")
+@AT_OPTION
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Top leads shown.")
+@SCORE_OPTION
+@click.pass_obj
+def report_html(obj: Context, output: str, at_text: str | None, limit: int, score_name: str | None) -> None:
+    """One self-contained HTML page (no network): score distribution, segments and their sizes
+    over time, content performance, top leads, inactivity. Without --at: the stored state."""
+    from acsync.core.durations import parse_duration
+    from acsync.core.timefmt import iso
+    from acsync.reports.content import content
+    from acsync.reports.history import distribution
+    from acsync.reports.html import render
+    from acsync.reports.leads import inactive, segments, top
+    from acsync.reports.past import values_at
+
+    ruleset = obj.settings.ruleset()
+    sdef = _score_def(ruleset, score_name)
+    at = parse_at(at_text)
+    now = at or utcnow()
+    with obj.store(readonly=True) as store:
+        conn = store.conn
+        if at is None:
+            _warn_stale(store, now)
+            scores = [r for (r,) in conn.execute("SELECT rounded FROM scores WHERE score = ?", [sdef.name])]
+        else:
+            scores = list(values_at(conn, sdef, iso(at)).values())
+        page = render(
+            title=f"acsync: {sdef.name}",
+            generated=iso(now),
+            scores=scores,
+            segments=segments(conn, ruleset, sdef, now, at is None, 30),
+            history=distribution(
+                conn, ruleset, sdef, now.replace(year=now.year - 1), now, parse_duration("1mo")
+            ),
+            content=content(conn, ruleset, sdef, now, 30),
+            top=top(conn, ruleset, sdef, at, limit),
+            inactive=inactive(conn, now),
+        )
+    Path(output).write_text(page, encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
 @cli.command()
 @click.option(
     "--rules",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from acsync.core.ledger import AWARD, RESET, Entry
 from acsync.core.rules import Ruleset, ScoreDef, Threshold
@@ -190,6 +190,36 @@ def evaluate(entries: Sequence[Entry], ruleset: Ruleset, t: datetime) -> Contact
         tags,
         next_change(entries, t),
     )
+
+
+def steps(entries: Sequence[Entry], ruleset: Ruleset) -> list[tuple[str, datetime, int]]:
+    """Each score's rounded value over all time as ``(score, from, value)`` steps, one where the
+    value changes; before the first step a score is ``round(clamp(0))``.
+
+    The ledger holds every known award with its expiry and every inactivity episode, including
+    those still to come, so this is the score's whole history and its known future: the value at
+    any instant is the last step at or before it. Decaying awards are sampled at awards and
+    expiries, so between those a decayed score reads a little high.
+    """
+    out: list[tuple[str, datetime, int]] = []
+    for sdef in ruleset.scores:
+        mine = entries if len(ruleset.scores) == 1 else [e for e in entries if e.score == sdef.name]
+        if not mine:
+            continue
+        start = current = round_score(clamp(0.0, sdef))
+        mark = len(out)
+        for t, value in timeline(mine, sdef, _END):
+            r = round_score(value)
+            if len(out) > mark and out[-1][1] == t:  # a decayed score's two sides of one instant
+                out.pop()
+                current = out[-1][2] if len(out) > mark else start
+            if r != current:
+                out.append((sdef.name, t, r))
+                current = r
+    return out
+
+
+_END = datetime(9999, 12, 31, tzinfo=UTC)  # after every instant a ledger holds
 
 
 def _ceiling(entries: Sequence[Entry], sdef: ScoreDef, t: datetime) -> float:

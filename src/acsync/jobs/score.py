@@ -27,7 +27,7 @@ from typing import NamedTuple
 from acsync.core.desired import Target, desired
 from acsync.core.ledger import Entry, build_ledger
 from acsync.core.rules import Fingerprints, Ruleset
-from acsync.core.scoring import evaluate
+from acsync.core.scoring import evaluate, steps
 from acsync.core.timefmt import from_iso, iso
 from acsync.iters import batched
 from acsync.store import Store
@@ -80,6 +80,7 @@ class Computed:
     rebuilt: list[int]
     ledger: list[tuple[object, ...]]
     states: list[State]
+    steps: list[tuple[object, ...]] = field(default_factory=list)
 
 
 def score(
@@ -162,6 +163,7 @@ def compute(conn: sqlite3.Connection, chunk: Sequence[Todo], ruleset: Ruleset, n
     created = {c: ca for c, _, ca in chunk}
     entries: dict[int, list[Entry]] = {}
     rows: list[tuple[object, ...]] = []
+    stepped: list[tuple[object, ...]] = []
     if dirty:
         texts: dict[datetime, str] = {}
         events = dict(events_by_contact(conn, dirty, texts))
@@ -169,6 +171,7 @@ def compute(conn: sqlite3.Connection, chunk: Sequence[Todo], ruleset: Ruleset, n
             ca = created[c]
             entries[c] = build_ledger(events.get(c, []), ruleset, None if ca is None else from_iso(ca))
             rows.extend(ledger_rows(c, entries[c], texts))
+            stepped.extend((c, name, texts.get(t) or iso(t), v) for name, t, v in steps(entries[c], ruleset))
     clean = [c for c, d, _ in chunk if not d]
     if clean:
         entries.update(ledger_by_contact(conn, clean))
@@ -178,7 +181,7 @@ def compute(conn: sqlite3.Connection, chunk: Sequence[Todo], ruleset: Ruleset, n
         tags = {tag: (iso(w.since), ",".join(w.reasons)) for tag, w in s.tags.items()}
         nxt = None if s.next_change is None else iso(s.next_change)
         states.append(State(c, s.values, s.rounded, s.segments, tags, nxt))
-    return Computed(dirty, rows, states)
+    return Computed(dirty, rows, states, stepped)
 
 
 # --- worker processes ---------------------------------------------------------------------------
@@ -216,6 +219,13 @@ def _apply(
             [json.dumps(computed.rebuilt)],
         )
         write_ledgers(conn, computed.ledger)
+        conn.execute(
+            "DELETE FROM score_steps WHERE contact IN (SELECT value FROM json_each(?))",
+            [json.dumps(computed.rebuilt)],
+        )
+        conn.executemany(
+            "INSERT INTO score_steps (contact, score, at, value) VALUES (?, ?, ?, ?)", computed.steps
+        )
         report.rebuilt += len(computed.rebuilt)
     previous = _previous(conn, [c for c, _, _ in chunk])
     writes = _Writes(at)

@@ -165,3 +165,19 @@ def push(db: Database) -> None:
         CREATE INDEX outbox_due ON outbox(dead, next_attempt_at);
         """
     )
+
+
+@migrations(name="0006_score_steps")
+def score_steps(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE score_steps (          -- each score's rounded value over all time, from the ledger
+            contact INTEGER NOT NULL,
+            score TEXT NOT NULL,
+            at TEXT NOT NULL,               -- from this instant on ...
+            value INTEGER NOT NULL,         -- ... the score is this (until the next step)
+            PRIMARY KEY (contact, score, at)
+        ) WITHOUT ROWID;
+        UPDATE contacts SET dirty = 1;      -- rebuild every ledger once, to fill it
+        """
+    )

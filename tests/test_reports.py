@@ -1,0 +1,318 @@
+"""Reports against evaluating the ledgers directly: the fast paths must say what the engine says."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import struct
+import subprocess
+import zlib
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from acsync.cli import cli
+from acsync.config import load_config
+from acsync.core.event import Event, parse_event
+from acsync.core.rules import ContentType, Match
+from acsync.core.scoring import evaluate
+from acsync.core.timefmt import from_iso, iso
+from acsync.jobs.ingest import ingest_lines
+from acsync.jobs.score import score
+from acsync.reports.content import content, where_clause
+from acsync.reports.history import contact_history, distribution
+from acsync.reports.leads import inactive, segments, top
+from acsync.reports.past import contacts, score_def
+from acsync.store import Store
+from acsync.store.read import stored_ledger
+from tests.conftest import ROOT
+
+AT = datetime(2026, 11, 21, tzinfo=UTC)
+SETTINGS = load_config(ROOT / "config.example.toml", {})
+RULES = SETTINGS.ruleset()
+SDEF = score_def(RULES, None)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("reports") / "r.db"
+    with Store.open(path) as store:
+        lines = (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+        ingest_lines(store, lines, "file", AT)
+        score(store, RULES, SETTINGS.fingerprints(), AT)
+    return path
+
+
+@pytest.fixture
+def conn(db: Path) -> sqlite3.Connection:
+    store = Store.open(db, readonly=True)
+    return store.conn
+
+
+def evaluated(conn: sqlite3.Connection, t: datetime) -> dict[int, Any]:
+    return {c.id: evaluate(stored_ledger(conn, c.id), RULES, t) for c in contacts(conn)}
+
+
+def existing(conn: sqlite3.Connection, t: datetime) -> set[int]:
+    return {c.id for c in contacts(conn) if c.since is not None and c.since <= iso(t)}
+
+
+def test_top_matches_the_engine(conn: sqlite3.Connection) -> None:
+    for at in (None, AT - timedelta(days=45)):
+        report = top(conn, RULES, SDEF, at, 10)
+        states = evaluated(conn, at or AT)
+        expected = sorted(states.items(), key=lambda cs: (-cs[1].rounded[SDEF.name], cs[0]))[:10]
+        assert [r["score"] for r in report.rows] == [s.rounded[SDEF.name] for _, s in expected]
+        assert [r["tags"] for r in report.rows] == [sorted(s.tags) for _, s in expected]
+        assert all(
+            r["segment"] == s.segments[SDEF.name] for r, (_, s) in zip(report.rows, expected, strict=True)
+        )
+
+
+@pytest.mark.parametrize("back", [0, 20, 90])
+def test_segments_match_the_engine(conn: sqlite3.Connection, back: int) -> None:
+    at = AT - timedelta(days=back)
+    report = segments(conn, RULES, SDEF, at, False, 30)
+    now, then = evaluated(conn, at), evaluated(conn, at - timedelta(days=30))
+    alive_now, alive_then = existing(conn, at), existing(conn, at - timedelta(days=30))
+    count_now = Counter(now[c].segments[SDEF.name] for c in alive_now)
+    count_then = Counter(then[c].segments[SDEF.name] for c in alive_then)
+    for row in report.rows:
+        name = None if row["segment"].startswith("(") else row["segment"]
+        assert row["contacts"] == count_now[name]
+        assert row["contacts_30d_ago"] == count_then[name]
+        assert row["change"] == count_now[name] - count_then[name]
+    assert sum(r["share"] for r in report.rows) == pytest.approx(100, abs=0.5)
+
+
+def test_segments_stored_read_the_scores_table(conn: sqlite3.Connection) -> None:
+    stored = segments(conn, RULES, SDEF, AT, True, 30)
+    fresh = segments(conn, RULES, SDEF, AT, False, 30)
+    assert [r["contacts"] for r in stored.rows] == [r["contacts"] for r in fresh.rows]
+
+
+def _events(conn: sqlite3.Connection) -> list[tuple[int, Event]]:
+    out = []
+    for c, at, _key, type_, campaign, url, tag, form, list_, name, value in conn.execute(
+        "SELECT contact, at, key, type, campaign, url, tag, form, list, name, value FROM events"
+    ):
+        attrs = {"campaign": campaign, "url": url, "tag": tag, "form": form, "list": list_, "name": name}
+        d = {"type": type_, "contact_id": str(c), "at": at, "value": value}
+        d.update({k: v for k, v in attrs.items() if v is not None})
+        out.append((c, parse_event({k: v for k, v in d.items() if v is not None})))
+    return out
+
+
+def test_content_matches_the_engine(conn: sqlite3.Connection) -> None:
+    report = content(conn, RULES, SDEF, AT, 30)
+    events = _events(conn)
+    for ct, row in zip(RULES.content, report.rows, strict=True):
+        mine = [(c, e) for c, e in events if ct(e) and e.at <= AT]
+        assert row["events"] == len(mine)
+        assert row["contacts"] == len({c for c, _ in mine})
+        first: dict[int, datetime] = {}
+        for c, e in mine:
+            first[c] = min(first.get(c, e.at), e.at)
+        changes = []
+        for c, f in first.items():
+            if f + timedelta(days=30) > AT:
+                continue
+            ledger = stored_ledger(conn, c)
+            after = evaluate(ledger, RULES, f + timedelta(days=30)).rounded[SDEF.name]
+            before = evaluate(ledger, RULES, f - timedelta(seconds=1)).rounded[SDEF.name]
+            changes.append(after - before)
+        assert row["measured"] == len(changes)
+        assert row["score_change_30d"] == pytest.approx(sum(changes) / len(changes), abs=0.01)
+
+
+def test_inactive_matches_the_engine(conn: sqlite3.Connection) -> None:
+    report = inactive(conn, AT)
+    states = evaluated(conn, AT)
+    ac = {c.id: c.ac_id for c in contacts(conn)}
+    inactivity = {r.name for r in RULES.inactivity}
+    expected = {
+        (ac[c], reason)
+        for c, s in states.items()
+        for w in s.tags.values()
+        for reason in w.reasons
+        if reason in inactivity
+    }
+    tagged = {(r["contact_id"], r["rule"]) for r in report.rows if r["tag"]}
+    assert tagged == expected
+    assert all(r["tag_in_ac"] in ("yes", "no", "pending add") for r in report.rows if r["tag"])
+
+
+def test_history_matches_the_engine(conn: sqlite3.Connection) -> None:
+    since = AT - timedelta(days=200)
+    who = next(c for c in contacts(conn) if c.ac_id == "1024")
+    ledger = stored_ledger(conn, who.id)
+    rows = contact_history(conn, RULES, SDEF, who, since, AT).rows
+    assert len(rows) > 3
+    for row in rows:
+        assert row["score"] == evaluate(ledger, RULES, from_iso(str(row["at"]))).rounded[SDEF.name]
+    dist = distribution(conn, RULES, SDEF, since, AT, SETTINGS.push.seen_within.__class__(1, "mo")).rows
+    for row in dist:
+        t = from_iso(str(row["at"]))
+        states = evaluated(conn, t)
+        alive = existing(conn, t)
+        assert row["contacts"] == len(alive)
+        for band in ("Hot", "Warm", "Cold"):
+            assert row[band] == sum(1 for c in alive if states[c].segments[SDEF.name] == band), (t, band)
+
+
+globs = st.text(alphabet="ab*?[]!/-", min_size=1, max_size=6)
+values = st.text(alphabet="abAB/-[]!", max_size=8)
+
+
+@given(globs, values)
+def test_content_globs_match_in_sqlite_as_in_the_engine(glob: str, url: str) -> None:
+    ct = ContentType("x", frozenset({"click"}), Match({"url": glob}))
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE events (type TEXT, url TEXT, value REAL)")
+    conn.execute("INSERT INTO events VALUES ('click', ?, NULL)", [url])
+    where, args = where_clause(conn, ct)
+    found = conn.execute(f"SELECT count(*) FROM events e WHERE {where}", args).fetchone()[0]
+    event = parse_event({"type": "click", "contact_id": "1", "at": "2026-01-01T00:00:00Z", "url": url or "x"})
+    if url:
+        assert bool(found) == ct(event), (glob, url)
+
+
+def test_report_commands(db: Path, tmp_path: Path) -> None:
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(db)]
+    run = CliRunner().invoke
+    at = ["--at", "2026-11-21T00:00:00Z"]
+    for args in (
+        ["top", "--limit", "3"],
+        ["segments", *at],
+        ["content", *at],
+        ["inactive", *at],
+        ["history", *at],
+    ):
+        result = run(cli, [*base, "report", *args, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert isinstance(json.loads(result.stdout), list)
+    one = run(cli, [*base, "report", "history", "contact1024@example.com", *at, "--format", "csv"])
+    assert one.output.startswith("at,score,change,segment")
+    bad = run(cli, [*base, "report", "top", "--score", "nope"])
+    assert bad.exit_code == 2
+    assert "no score 'nope'" in bad.output
+    page = tmp_path / "r.html"
+    html = run(cli, [*base, "report", "html", "-o", str(page)])
+    assert html.exit_code == 0, html.output
+    text = page.read_text(encoding="utf-8")
+    assert "<svg" in text
+    assert "http" not in text.replace("http://www.w3.org", "")  # self-contained: nothing fetched
+    for name in ("segments", "history", "content", "top", "inactive"):
+        assert f"data-report='{name}'" in text
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+
+
+def chromium() -> str:
+    import os
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI_REQUIRE_CHROMIUM"):
+            pytest.fail("Chromium is required here (CI_REQUIRE_CHROMIUM): apt-get install chromium")
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    return found
+
+
+class _Cells(HTMLParser):
+    """Rows of ``<tr data-report=…>`` as {data-key: text}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, list[dict[str, str]]] = {}
+        self._key: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "tr" and a.get("data-report"):
+            self.rows.setdefault(str(a["data-report"]), []).append({})
+        elif tag == "td" and a.get("data-key") and self.rows:
+            self._key = str(a["data-key"])
+            last = list(self.rows.values())[-1]
+            last[-1][self._key] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._key is not None:
+            last = list(self.rows.values())[-1]
+            last[-1][self._key] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._key = None
+
+
+def _png_is_not_blank(png: bytes) -> bool:
+    """Decompress the image data: a blank page filters to (almost) all zeros."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    data, i = b"", 8
+    while i < len(png):
+        length = struct.unpack(">I", png[i : i + 4])[0]
+        if png[i + 4 : i + 8] == b"IDAT":
+            data += png[i + 8 : i + 8 + length]
+        i += 12 + length
+    raw = zlib.decompress(data)
+    nonzero = sum(1 for b in raw[::7] if b)
+    return nonzero / max(1, len(raw[::7])) > 0.01 and len(set(raw[::7])) > 50
+
+
+def test_the_html_report_renders_in_chromium_and_shows_the_json_numbers(db: Path, tmp_path: Path) -> None:
+    browser = chromium()
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(db)]
+    at = ["--at", "2026-11-21T00:00:00Z"]
+    page = tmp_path / "report.html"
+    made = CliRunner().invoke(cli, [*base, "report", "html", "-o", str(page), *at])
+    assert made.exit_code == 0, made.output
+    profile = tmp_path / "chromium-profile"
+    shot = tmp_path / "shot.png"
+    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+    subprocess.run(
+        [*common, f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert _png_is_not_blank(shot.read_bytes())
+    dom = subprocess.run(
+        [*common, "--dump-dom", page.as_uri()], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
+    cells = _Cells()
+    cells.feed(dom)
+    for name, args in (
+        ("segments", ["segments", *at]),
+        ("content", ["content", *at]),
+        ("top", ["top", *at]),
+        ("history", ["history", *at]),
+    ):
+        expected = json.loads(CliRunner().invoke(cli, [*base, "report", *args, "--format", "json"]).stdout)
+        shown = cells.rows.get(name, [])
+        assert len(shown) == len(expected), name
+        for row, want in zip(shown, expected, strict=True):
+            for key, text in row.items():
+                value = want[key]
+                if isinstance(value, list):
+                    value = " ".join(map(str, value))
+                assert text == ("" if value is None else str(value)), (name, key, text, value)
