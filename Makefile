@@ -12,15 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Until `acsync demo` drives the sandbox, the demo runs the engine on the bundled dataset.
-DEMO_DB := .demo.db
-DEMO    := $(BIN)/acsync --config config.example.toml --db $(DEMO_DB)
+# The whole pipeline against the sandbox (a fake ActiveCampaign on this machine): no account needed.
 demo: $(STAMP)
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(DEMO) ingest examples/events.jsonl
-	$(DEMO) score --at 2026-11-21T00:00:00Z
-	$(DEMO) report contacts --at 2026-11-21T00:00:00Z
-	$(DEMO) explain 1024 --at 2026-11-21T00:00:00Z
+	$(BIN)/acsync --config config.example.toml demo
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

@@ -179,3 +179,39 @@ def test_worker_processes_under_python_dash_m(tmp_path: Path) -> None:
         [*base, "score", "--at", AT, "--workers", "2"], check=True, capture_output=True, text=True
     )
     assert "contacts evaluated 50, changed 50 (2 worker processes)" in out.stdout
+
+
+def test_the_demo_runs_the_whole_pipeline_against_the_sandbox(tmp_path: Path) -> None:
+    from acsync.config import load_config
+
+    directory = tmp_path / "demo"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(ROOT / "config.example.toml"),
+            "demo",
+            "--contacts",
+            "100",
+            "--dir",
+            str(directory),
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "checked: the sandbox now holds exactly the local scores, segments and tags of 100 contacts"
+        in result.output
+    )
+    for title in ("segments of lead_score", "top 10 by lead_score", "content performance"):
+        assert title in result.output
+    assert (directory / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    written = directory / "acsync.toml"
+    assert tomllib.loads(written.read_text(encoding="utf-8"))["activecampaign"]["url"].startswith(
+        "http://127.0.0.1:"
+    )
+    assert load_config(written, {}).scores[0].segment_field == "Lead Segment"  # the config it wrote is valid
+    again = CliRunner().invoke(
+        cli, ["--config", str(written), "report", "top", "--limit", "3", "--format", "json"]
+    )
+    assert again.exit_code == 0, again.output

@@ -1,0 +1,162 @@
+"""``acsync demo``: the whole pipeline against the sandbox, on this machine, in a minute or two.
+
+It starts the sandbox (a seeded fake ActiveCampaign) and the webhook receiver on free loopback
+ports, writes a config from ``config.example.toml``'s rules into the demo directory, and runs
+what a real deployment runs: setup, backfill, a burst of webhooks, sync, score, push. Then it
+reads the sandbox back and checks it holds exactly the local scores and tags, and prints the
+reports. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from acsync.ac import AcClient
+from acsync.config import Settings, validate
+from acsync.jobs.inbox import ingest_inbox
+from acsync.jobs.pull import backfill, sync
+from acsync.jobs.push import push
+from acsync.jobs.score import score
+from acsync.jobs.setup import setup
+from acsync.output import render_toml
+from acsync.progress import Reporter
+from acsync.sandbox import Sandbox, seed_account
+from acsync.sandbox.server import serve_sandbox
+from acsync.sandbox.webhooks import post_webhooks, webhook_bodies
+from acsync.serving import Server
+from acsync.store import Store
+from acsync.webhook.app import PREFIX, WebhookApp
+
+RATE = 100.0  # requests/s the demo's sandbox allows: AC allows 5, which would make this a long demo
+TOKEN = "demo-webhook-token-not-secret"
+
+
+@dataclass
+class DemoResult:
+    directory: Path
+    config: Path
+    db: Path
+    settings: Settings
+    checked: int = 0  # contacts whose AC state was compared
+    mismatches: list[str] = field(default_factory=list)
+
+
+def config_for(example: Path, sandbox_url: str, db: Path) -> dict[str, object]:
+    """The example's rules, pointed at the sandbox."""
+    data = tomllib.loads(example.read_text(encoding="utf-8"))
+    data["activecampaign"] = {
+        **data.get("activecampaign", {}),
+        "url": sandbox_url,
+        "requests_per_second": RATE,
+    }
+    data["store"] = {**data.get("store", {}), "path": str(db)}
+    data["push"] = {**data.get("push", {}), "poll_interval": 0.5}
+    for score_cfg in data.get("scores", []):
+        if isinstance(score_cfg, dict) and score_cfg.get("name") == "lead_score":
+            score_cfg.setdefault("segment_field", "Lead Segment")
+    return data
+
+
+def run_demo(
+    directory: Path,
+    example: Path,
+    now: datetime,
+    *,
+    contacts: int,
+    seed: int,
+    say: Callable[[str], None],
+    progress: Reporter,
+) -> DemoResult:
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    db = directory / "acsync.db"
+    sandbox = Sandbox(seed_account(contacts, seed, now), rate_limit=RATE, bulk_seconds=1.0)
+    with serve_sandbox(sandbox) as sb_server:
+        data = config_for(example, sb_server.url, db)
+        settings = validate(
+            data, {"ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "sandbox", "ACSYNC_WEBHOOK__TOKEN": TOKEN}
+        )
+        config = directory / "acsync.toml"
+        config.write_text(render_toml(data), encoding="utf-8")
+        say(f"sandbox: a fake ActiveCampaign with {contacts:,} contacts at {sb_server.url}")
+        say(f"  its rate limit is raised to {RATE:g} requests/s for the demo (AC allows 5)")
+        say(f"config: {config} (the rules of config.example.toml)")
+        client = AcClient(sb_server.url, "sandbox", requests_per_second=RATE)
+        with Store.open(db) as store:
+            say("\n== setup: the score fields and the tags in AC")
+            for line in setup(store, client, settings, dry_run=False):
+                say(f"  {line}")
+            say("\n== backfill: all history from AC")
+            pulled = backfill(store, client, now, progress=progress)
+            say(
+                f"  {pulled.contacts:,} contacts, {pulled.new:,} events, "
+                f"{sum(pulled.requests.values()):,} requests"
+            )
+            receiver = WebhookApp(db, TOKEN, busy_timeout=settings.store.busy_timeout)
+            with Server(receiver) as hook_server:
+                url = f"{hook_server.url}{PREFIX}{TOKEN}"
+                say(f"\n== webhooks: the receiver listens at {hook_server.url}{PREFIX}<token>")
+                with sandbox.account.lock:
+                    bodies = webhook_bodies(sandbox.account, max(20, contacts // 10), seed)
+                statuses = post_webhooks(url, bodies)
+                say(
+                    f"  the sandbox posted {len(bodies)} webhooks as AC does; "
+                    f"answered 200: {statuses.count(200)}"
+                )
+            inbox = ingest_inbox(store, now)
+            say(f"  turned into events: {inbox.new} new, {inbox.duplicate} already known")
+            say("\n== sync, score, push")
+            again = sync(store, client, now)
+            say(f"  sync: {again.contacts} changed contacts, {again.new} new events")
+            scored = score(store, settings.ruleset(), settings.fingerprints(), now)
+            say(f"  score: {scored.evaluated:,} contacts evaluated, {scored.queued:,} writes for AC queued")
+            pushed = push(store, client, settings.push, now, progress=progress)
+            say(
+                f"  push: fields of {pushed.fields:,} contacts, {pushed.tags_added} tags added, "
+                f"{pushed.batches} bulk imports, {sum(pushed.requests.values())} requests"
+            )
+            result = DemoResult(directory, config, db, settings)
+            _check(store, sandbox, settings, result)
+    return result
+
+
+def _check(store: Store, sandbox: Sandbox, settings: Settings, result: DemoResult) -> None:
+    """Read the sandbox back: every contact's fields and owned tags equal the local state."""
+    sdef = settings.scores[0]
+    owned = settings.ruleset().tags
+    acct = sandbox.account
+    titles = {sdef.field, sdef.segment_field} - {None}
+    fields = {f["id"]: f["title"] for f in acct.fields.values() if f["title"] in titles}
+    want: dict[str, dict[str, str]] = {}
+    for ac_id, rounded, segment in store.conn.execute(
+        "SELECT c.ac_id, s.rounded, s.segment FROM scores s JOIN contacts c ON c.id = s.contact "
+        "WHERE s.score = ? AND c.ac_id IS NOT NULL",
+        [sdef.name],
+    ):
+        row = want.setdefault(ac_id, {})
+        if sdef.field:
+            row[sdef.field] = str(rounded)
+        if sdef.segment_field:
+            row[sdef.segment_field] = segment or ""
+    for ac_id, tag in store.conn.execute(
+        "SELECT c.ac_id, t.tag FROM tag_state t JOIN contacts c ON c.id = t.contact WHERE c.ac_id IS NOT NULL"
+    ):
+        want.setdefault(ac_id, {})[f"tag {tag}"] = "on"
+    with acct.lock:
+        for ac_id, expected in sorted(want.items(), key=lambda kv: int(kv[0])):
+            cid = int(ac_id)
+            have = {
+                fields[fv["field"]]: fv["value"]
+                for fv in acct.field_values.get(cid, {}).values()
+                if fv["field"] in fields
+            }
+            have.update({f"tag {t}": "on" for t in acct.tags_of(cid) if t in owned})
+            result.checked += 1
+            if have != expected:
+                result.mismatches.append(f"contact {ac_id}: AC has {have}, acsync wants {expected}")
