@@ -19,6 +19,7 @@ from acsync.jobs.score import score
 from acsync.jobs.setup import setup
 from acsync.sandbox import Sandbox
 from acsync.sandbox.app import IN_PROCESS_URL
+from acsync.sandbox.readback import ac_holds, acsync_wants
 from acsync.store import Store
 from acsync.store.outbox import listing, retry_dead
 from tests.conftest import ROOT, ruleset
@@ -98,39 +99,11 @@ class World:
 
     def desired_in_ac(self) -> dict[str, dict[str, str]]:
         """What acsync wants, per AC contact id, in AC's terms."""
-        out: dict[str, dict[str, str]] = {}
-        for ac_id, rounded, segment in self.store.conn.execute(
-            "SELECT c.ac_id, s.rounded, s.segment FROM scores s JOIN contacts c ON c.id = s.contact "
-            "WHERE c.ac_id IS NOT NULL AND c.deleted_in_ac_at IS NULL"
-        ):
-            out[ac_id] = {"Lead Score": str(rounded)}
-            if self.settings.scores[0].segment_field:
-                out[ac_id]["Lead Segment"] = segment or ""
-        for ac_id, tag in self.store.conn.execute(
-            "SELECT c.ac_id, t.tag FROM tag_state t JOIN contacts c ON c.id = t.contact "
-            "WHERE c.ac_id IS NOT NULL AND c.deleted_in_ac_at IS NULL"
-        ):
-            out[ac_id][f"tag:{tag}"] = "yes"
-        return out
+        return acsync_wants(self.store.conn, self.settings)
 
     def actual_in_ac(self) -> dict[str, dict[str, str]]:
         """The same, read back from the sandbox's account."""
-        acct = self.sb.account
-        owned = {
-            f["id"]: f["title"] for f in acct.fields.values() if f["title"] in ("Lead Score", "Lead Segment")
-        }
-        out: dict[str, dict[str, str]] = {}
-        for cid in acct.contacts:
-            if cid in acct.deleted:
-                continue
-            row = out.setdefault(str(cid), {})
-            for fv in acct.field_values.get(cid, {}).values():
-                if fv["field"] in owned:
-                    row[owned[fv["field"]]] = fv["value"]
-            for tag in acct.tags_of(cid):
-                if tag in self.settings.ruleset().tags:
-                    row[f"tag:{tag}"] = "yes"
-        return out
+        return ac_holds(self.sb.account, self.settings)
 
 
 @pytest.mark.parametrize("bulk_from", [1, 1000])
@@ -278,7 +251,7 @@ def test_a_killed_push_resumes_without_writing_twice(store: Store, endpoint: str
     elif bulk_from == 1:  # AC queued the batch but its id was lost with the process: sent again
         assert counts["POST import/bulk_import"] == batches + 1
     else:
-        tags = sum(1 for row in w.desired_in_ac().values() for k in row if k.startswith("tag:"))
+        tags = sum(1 for row in w.desired_in_ac().values() for k in row if k.startswith("tag "))
         assert counts["POST contactTags"] == tags  # no tag added twice
         assert counts["PUT contacts/{id}"] <= contacts + 1  # at most the one in flight again
 

@@ -26,6 +26,7 @@ from acsync.jobs.setup import setup
 from acsync.output import render_toml
 from acsync.progress import Reporter
 from acsync.sandbox import Sandbox, seed_account
+from acsync.sandbox.readback import acsync_wants, mismatches
 from acsync.sandbox.server import serve_sandbox
 from acsync.sandbox.webhooks import post_webhooks, webhook_bodies
 from acsync.serving import Server
@@ -127,36 +128,6 @@ def run_demo(
 
 
 def _check(store: Store, sandbox: Sandbox, settings: Settings, result: DemoResult) -> None:
-    """Read the sandbox back: every contact's fields and owned tags equal the local state."""
-    sdef = settings.scores[0]
-    owned = settings.ruleset().tags
-    acct = sandbox.account
-    titles = {sdef.field, sdef.segment_field} - {None}
-    fields = {f["id"]: f["title"] for f in acct.fields.values() if f["title"] in titles}
-    want: dict[str, dict[str, str]] = {}
-    for ac_id, rounded, segment in store.conn.execute(
-        "SELECT c.ac_id, s.rounded, s.segment FROM scores s JOIN contacts c ON c.id = s.contact "
-        "WHERE s.score = ? AND c.ac_id IS NOT NULL",
-        [sdef.name],
-    ):
-        row = want.setdefault(ac_id, {})
-        if sdef.field:
-            row[sdef.field] = str(rounded)
-        if sdef.segment_field:
-            row[sdef.segment_field] = segment or ""
-    for ac_id, tag in store.conn.execute(
-        "SELECT c.ac_id, t.tag FROM tag_state t JOIN contacts c ON c.id = t.contact WHERE c.ac_id IS NOT NULL"
-    ):
-        want.setdefault(ac_id, {})[f"tag {tag}"] = "on"
-    with acct.lock:
-        for ac_id, expected in sorted(want.items(), key=lambda kv: int(kv[0])):
-            cid = int(ac_id)
-            have = {
-                fields[fv["field"]]: fv["value"]
-                for fv in acct.field_values.get(cid, {}).values()
-                if fv["field"] in fields
-            }
-            have.update({f"tag {t}": "on" for t in acct.tags_of(cid) if t in owned})
-            result.checked += 1
-            if have != expected:
-                result.mismatches.append(f"contact {ac_id}: AC has {have}, acsync wants {expected}")
+    """Read the sandbox back: every contact's owned fields and tags equal the local state."""
+    result.mismatches = mismatches(store.conn, sandbox.account, settings)
+    result.checked = len(acsync_wants(store.conn, settings))

@@ -33,6 +33,10 @@ class Match:
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "always", not compiled and self.min_value is None)
 
+    def accepts(self, attr: str, value: str) -> bool:
+        """Does ``value`` pass this match's glob for ``attr`` (True when it has none)?"""
+        return all(pattern.match(value) is not None for a, pattern in self._compiled if a == attr)
+
     def __call__(self, e: Event) -> bool:
         for attr, pattern in self._compiled:
             v = getattr(e, attr)

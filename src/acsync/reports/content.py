@@ -18,7 +18,7 @@ import sqlite3
 from datetime import datetime
 
 from acsync.core.event import ATTRIBUTES
-from acsync.core.rules import ContentType, Match, Ruleset, ScoreDef
+from acsync.core.rules import ContentType, Ruleset, ScoreDef
 from acsync.core.timefmt import iso
 from acsync.reports.past import start_value
 from acsync.reports.table import Report
@@ -39,10 +39,9 @@ def content(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, at: date
     cache: dict[tuple[str, str], list[str]] = {}
     matches = []
     for i, ct in enumerate(types):
-        where, args = where_clause(conn, ct, cache)
+        where, args = where_clause(conn, ct, cache, suffix=str(i))
         matches.append(f"({where})")
-        params.update({f"{k}{i}": v for k, v in args.items()})
-        matches[-1] = _suffixed(matches[-1], args, i)
+        params.update(args)
     any_match = " OR ".join(f"m{i}" for i in range(len(types)))
     scope = ""
     if all(ct.on for ct in types):  # only the event types some content type looks at
@@ -94,38 +93,35 @@ def content(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, at: date
     return Report(f"content performance ({sdef.name}), up to {iso(at)}", headers, rows)
 
 
-def _suffixed(sql: str, args: dict[str, object], i: int) -> str:
-    for k in sorted(args, key=len, reverse=True):
-        sql = sql.replace(f":{k}", f":{k}{i}")
-    return sql
-
-
 def where_clause(
-    conn: sqlite3.Connection, ct: ContentType, cache: dict[tuple[str, str], list[str]] | None = None
+    conn: sqlite3.Connection,
+    ct: ContentType,
+    cache: dict[tuple[str, str], list[str]] | None = None,
+    suffix: str = "",
 ) -> tuple[str, dict[str, object]]:
-    """SQL (over ``events e``) and its named parameters selecting the content type's events.
+    """SQL (over ``events e``) and its named parameters (their names end in ``suffix``)
+    selecting the content type's events.
 
     ``cache`` keeps the distinct values of an attribute across content types of one report."""
     cache = {} if cache is None else cache
     parts: list[str] = []
     args: dict[str, object] = {}
-    if ct.on:
-        args["types"] = json.dumps(sorted(ct.on))
-        parts.append("+e.type IN (SELECT value FROM json_each(:types))")  # a scan beats 500k index lookups
-    for attr, glob in sorted(ct.match.globs.items()):
+    types = json.dumps(sorted(ct.on)) if ct.on else None
+    if types is not None:  # `+`: a scan of the events beats 500,000 lookups through the type index
+        args[f"types{suffix}"] = types
+        parts.append(f"+e.type IN (SELECT value FROM json_each(:types{suffix}))")
+    for attr in sorted(ct.match.globs):
         if attr not in ATTRIBUTES:  # the config allows no other; a column name must never be free text
             raise ValueError(f"not an event attribute: {attr!r}")
-        match = Match({attr: glob})
-        key = (attr, str(args.get("types", "")))
+        key = (attr, types or "")
         if key not in cache:
-            scope = "WHERE +e.type IN (SELECT value FROM json_each(:types))" if ct.on else ""
-            found = conn.execute(
-                f"SELECT DISTINCT e.{attr} FROM events e {scope}", {"types": args.get("types")}
-            )
+            scope = "WHERE +e.type IN (SELECT value FROM json_each(:types))" if types else ""
+            found = conn.execute(f"SELECT DISTINCT e.{attr} FROM events e {scope}", {"types": types})
             cache[key] = [v for (v,) in found if v is not None]
-        args[attr] = json.dumps([v for v in cache[key] if match._compiled[0][1].match(v)])
-        parts.append(f"e.{attr} IN (SELECT value FROM json_each(:{attr}))")
+        accepted = [v for v in cache[key] if ct.match.accepts(attr, v)]  # the engine's own matcher
+        args[f"{attr}{suffix}"] = json.dumps(accepted)
+        parts.append(f"e.{attr} IN (SELECT value FROM json_each(:{attr}{suffix}))")
     if ct.match.min_value is not None:
-        args["min_value"] = ct.match.min_value
-        parts.append("e.value >= :min_value")
+        args[f"min_value{suffix}"] = ct.match.min_value
+        parts.append(f"e.value >= :min_value{suffix}")
     return (" AND ".join(parts) or "1"), args
