@@ -132,6 +132,17 @@ def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
                 "JOIN contacts c ON c.id = t.contact"
             ).fetchall()
         ),
+        "steps": sorted(
+            q(
+                "SELECT c.ac_id, s.score, s.at, s.value FROM score_steps s "
+                "JOIN contacts c ON c.id = s.contact"
+            ).fetchall()
+        ),
+        "outbox": sorted(
+            q(
+                "SELECT c.ac_id, o.kind, o.name, o.value FROM outbox o JOIN contacts c ON c.id = o.contact"
+            ).fetchall()
+        ),
     }
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -219,13 +219,7 @@ def _apply(
             [json.dumps(computed.rebuilt)],
         )
         write_ledgers(conn, computed.ledger)
-        conn.execute(
-            "DELETE FROM score_steps WHERE contact IN (SELECT value FROM json_each(?))",
-            [json.dumps(computed.rebuilt)],
-        )
-        conn.executemany(
-            "INSERT INTO score_steps (contact, score, at, value) VALUES (?, ?, ?, ?)", computed.steps
-        )
+        _write_steps(conn, computed.rebuilt, computed.steps)
         report.rebuilt += len(computed.rebuilt)
     previous = _previous(conn, [c for c, _, _ in chunk])
     writes = _Writes(at)
@@ -236,6 +230,42 @@ def _apply(
     report.evaluated += len(computed.states)
     wanted = {s.contact: desired(target, s.rounded, s.segments, s.tags) for s in computed.states}
     report.queued += queue(conn, target, wanted, at)
+
+
+def _write_steps(
+    conn: sqlite3.Connection, rebuilt: Sequence[int], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """Replace the rebuilt contacts' steps, writing only from the first one that differs: new
+    events usually change a score from their own instant on, not its whole past."""
+
+    def grouped(
+        items: Iterable[Sequence[object]],
+    ) -> dict[tuple[object, object], list[tuple[object, object]]]:
+        out: dict[tuple[object, object], list[tuple[object, object]]] = {}
+        for c, score, t, value in items:
+            out.setdefault((c, score), []).append((t, value))
+        return out
+
+    old = grouped(
+        conn.execute(
+            "SELECT contact, score, at, value FROM score_steps "
+            "WHERE contact IN (SELECT value FROM json_each(?)) ORDER BY contact, score, at",
+            [json.dumps(list(rebuilt))],
+        )
+    )
+    new = grouped(rows)
+    deletes: list[tuple[object, ...]] = []
+    inserts: list[tuple[object, ...]] = []
+    for key in old.keys() | new.keys():
+        before, after = old.get(key, []), new.get(key, [])
+        i = 0
+        while i < min(len(before), len(after)) and before[i] == after[i]:
+            i += 1
+        if i < len(before):
+            deletes.append((*key, before[i][0]))
+        inserts += [(*key, t, value) for t, value in after[i:]]
+    conn.executemany("DELETE FROM score_steps WHERE contact = ? AND score = ? AND at >= ?", deletes)
+    conn.executemany("INSERT INTO score_steps (contact, score, at, value) VALUES (?, ?, ?, ?)", inserts)
 
 
 def _previous(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, _Previous]:
