@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from acsync.core.timefmt import iso
 from acsync.jobs.inbox import ingest_inbox
 from acsync.jobs.ingest import ingest_lines
 from acsync.store import Store
@@ -174,6 +175,10 @@ def test_inbox_becomes_events_once_and_nothing_is_deleted(app: WebhookApp, clock
             "neither type nor seriesid: not an ActiveCampaign webhook",
         )
         assert s.conn.execute("SELECT ac_id, email FROM contacts").fetchall() == [("42", "ann@example.com")]
+        # AC posted about contact 42, so it existed then: push may bulk-import it
+        (seen,) = s.conn.execute("SELECT seen_in_ac_at FROM contacts").fetchone()
+        assert seen is not None
+        assert seen <= iso(clock.now)
         # the poll path sees the same open: a duplicate, not a second award
         polled = json.dumps(
             {"type": "open", "contact_id": "42", "campaign": "7", "at": "2026-11-21T00:00:00Z"}

@@ -51,7 +51,13 @@ def ingest_inbox(store: Store, now: datetime, batch: int = BATCH) -> InboxReport
                 else:
                     status, type_ = decoded.status, decoded.type
                     if decoded.contact_id and decoded.email:
-                        contacts.resolve(decoded.contact_id, decoded.email)
+                        seen = contacts.resolve(decoded.contact_id, decoded.email)
+                        # AC posted about this contact: it existed then (push may bulk-import it)
+                        conn.execute(
+                            "UPDATE contacts SET seen_in_ac_at = max(coalesce(seen_in_ac_at, ''), ?) "
+                            "WHERE id = ?",
+                            [received_at, seen],
+                        )
                     for event in decoded.events:
                         contact = contacts.resolve(event.contact_id, event.email)
                         outcome = insert_event(conn, contact, event, "webhook", received_at)
