@@ -316,3 +316,18 @@ def test_the_html_report_renders_in_chromium_and_shows_the_json_numbers(db: Path
                 if isinstance(value, list):
                     value = " ".join(map(str, value))
                 assert text == ("" if value is None else str(value)), (name, key, text, value)
+
+
+def test_content_split_by_contact_ranges_adds_up_to_the_whole(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+
+    from acsync.reports import content as module
+    from acsync.reports.parallel import summed
+
+    whole = content(conn, RULES, SDEF, AT, 30).rows
+    monkeypatch.setattr(module, "summed", functools.partial(summed, parts=3, min_span=0))
+    assert content(conn, RULES, SDEF, AT, 30).rows == whole
+    sql = "SELECT count(*), sum(points), sum(NULL) FROM ledger WHERE contact BETWEEN :lo AND :hi"
+    assert summed(conn, sql, {}, parts=4, min_span=0) == summed(conn, sql, {}, parts=1)

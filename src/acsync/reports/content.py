@@ -20,6 +20,7 @@ from datetime import datetime
 from acsync.core.event import ATTRIBUTES
 from acsync.core.rules import ContentType, Ruleset, ScoreDef
 from acsync.core.timefmt import iso
+from acsync.reports.parallel import summed
 from acsync.reports.past import start_value
 from acsync.reports.table import Report
 
@@ -66,7 +67,7 @@ def content(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, at: date
     sql = f"""
         WITH m AS MATERIALIZED (  -- each event matched once, not once per use of its flags
             SELECT contact, at, key, {", ".join(f"{m} AS m{i}" for i, m in enumerate(matches))}
-            FROM events e WHERE e.at <= :at {scope} AND ({any_match})
+            FROM events e WHERE e.contact BETWEEN :lo AND :hi AND e.at <= :at {scope} AND ({any_match})
         ), p AS (
             SELECT m.*, (SELECT coalesce(sum(l.points), 0) FROM ledger l WHERE l.contact = m.contact
                          AND l.ref = m.key AND l.kind = 'award' AND l.score = :score) AS points
@@ -76,7 +77,7 @@ def content(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, at: date
         )
         SELECT {", ".join(finals)} FROM f
     """
-    row = conn.execute(sql, params).fetchone()
+    row = summed(conn, sql, params)  # every column adds up across contact ranges
     rows = []
     for i, ct in enumerate(types):
         contacts, events, points, change, measured = row[5 * i : 5 * i + 5]
