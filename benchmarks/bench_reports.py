@@ -26,8 +26,8 @@ from acsync.config import load_config  # noqa: E402
 from acsync.core.durations import parse_duration  # noqa: E402
 from acsync.jobs.score import score  # noqa: E402
 from acsync.reports.content import content  # noqa: E402
+from acsync.reports.dashboard import page  # noqa: E402
 from acsync.reports.history import contact_history, distribution  # noqa: E402
-from acsync.reports.html import render  # noqa: E402
 from acsync.reports.leads import inactive, segments, top  # noqa: E402
 from acsync.reports.past import contacts, score_def  # noqa: E402
 from acsync.store import Store  # noqa: E402
@@ -78,17 +78,8 @@ def main() -> None:
                     lambda: distribution(conn, rs, sdef, year, NOW, month),
                 ),
                 (
-                    "html (all of the above, rendered)",
-                    lambda: render(
-                        title="bench",
-                        generated="now",
-                        scores=[r for (r,) in conn.execute("SELECT rounded FROM scores")],
-                        segments=segments(conn, rs, sdef, NOW, True, 30),
-                        history=distribution(conn, rs, sdef, year, NOW, month),
-                        content=content(conn, rs, sdef, NOW, 30),
-                        top=top(conn, rs, sdef, None, 20),
-                        inactive=inactive(conn, NOW),
-                    ),
+                    "html (all of the above, concurrently, rendered)",
+                    lambda: page(db, rs, sdef, None, NOW, title="bench"),
                 ),
             ]
             print(f"reports on {args.contacts:,} contacts and {args.events:,} events")

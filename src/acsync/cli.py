@@ -828,38 +828,26 @@ def report_history(
 def report_html(obj: Context, output: str, at_text: str | None, limit: int, score_name: str | None) -> None:
     """One self-contained HTML page (no network): score distribution, segments and their sizes
     over time, content performance, top leads, inactivity. Without --at: the stored state."""
-    from acsync.core.durations import parse_duration
-    from acsync.core.timefmt import iso
-    from acsync.reports.content import content
-    from acsync.reports.history import distribution
-    from acsync.reports.html import render
-    from acsync.reports.leads import inactive, segments, top
-    from acsync.reports.past import values_at
+    from acsync.reports.dashboard import page
 
     ruleset = obj.settings.ruleset()
     sdef = _score_def(ruleset, score_name)
     at = parse_at(at_text)
-    now = at or utcnow()
-    with obj.store(readonly=True) as store:
-        conn = store.conn
-        if at is None:
+    now = utcnow()
+    if at is None:
+        with obj.store(readonly=True) as store:
             _warn_stale(store, now)
-            scores = [r for (r,) in conn.execute("SELECT rounded FROM scores WHERE score = ?", [sdef.name])]
-        else:
-            scores = list(values_at(conn, sdef, iso(at)).values())
-        page = render(
-            title=f"acsync: {sdef.name}",
-            generated=iso(now),
-            scores=scores,
-            segments=segments(conn, ruleset, sdef, now, at is None, 30),
-            history=distribution(
-                conn, ruleset, sdef, now.replace(year=now.year - 1), now, parse_duration("1mo")
-            ),
-            content=content(conn, ruleset, sdef, now, 30),
-            top=top(conn, ruleset, sdef, at, limit),
-            inactive=inactive(conn, now),
-        )
-    Path(output).write_text(page, encoding="utf-8")
+    html = page(
+        obj.db_path,
+        ruleset,
+        sdef,
+        at,
+        now,
+        title=f"acsync: {sdef.name}",
+        limit=limit,
+        busy_timeout=obj.settings.store.busy_timeout,
+    )
+    Path(output).write_text(html, encoding="utf-8")
     click.echo(f"wrote {output}")
 
 
@@ -995,9 +983,8 @@ def demo(obj: Context, contacts: int, seed: int, directory: str, quiet: bool) ->
     from acsync.demo import run_demo
     from acsync.progress import reporter
     from acsync.reports.content import content
-    from acsync.reports.history import distribution
-    from acsync.reports.html import render
-    from acsync.reports.leads import inactive, segments, top
+    from acsync.reports.dashboard import page
+    from acsync.reports.leads import segments, top
 
     example = Path(obj.config_option) if obj.config_option else _example_config()
     now = utcnow()
@@ -1013,9 +1000,6 @@ def demo(obj: Context, contacts: int, seed: int, directory: str, quiet: bool) ->
         "contacts",
         fg="green",
     )
-    from acsync.core.durations import parse_duration
-    from acsync.core.timefmt import iso
-
     ruleset = result.settings.ruleset()
     sdef = ruleset.scores[0]
     with Store.open(result.db, readonly=True) as store:
@@ -1028,21 +1012,10 @@ def demo(obj: Context, contacts: int, seed: int, directory: str, quiet: bool) ->
         for report_ in reports.values():
             click.echo()
             emit(render_table(report_.title, report_.headers, report_.cells()))
-        scores = [r for (r,) in conn.execute("SELECT rounded FROM scores WHERE score = ?", [sdef.name])]
-        page = render(
-            title=f"acsync demo: {sdef.name}",
-            generated=iso(now),
-            scores=scores,
-            segments=reports["segments"],
-            history=distribution(
-                conn, ruleset, sdef, now.replace(year=now.year - 1), now, parse_duration("1mo")
-            ),
-            content=reports["content"],
-            top=top(conn, ruleset, sdef, None, 20),
-            inactive=inactive(conn, now),
-        )
     html = result.directory / "report.html"
-    html.write_text(page, encoding="utf-8")
+    html.write_text(
+        page(result.db, ruleset, sdef, None, now, title=f"acsync demo: {sdef.name}"), encoding="utf-8"
+    )
     click.echo(f"HTML report: {html.resolve()}")
     click.echo(
         f"Explore: acsync --config {result.config} report inactive (or explain <e-mail>, report history)"
