@@ -331,3 +331,20 @@ def test_content_split_by_contact_ranges_adds_up_to_the_whole(
     assert content(conn, RULES, SDEF, AT, 30).rows == whole
     sql = "SELECT count(*), sum(points), sum(NULL) FROM ledger WHERE contact BETWEEN :lo AND :hi"
     assert summed(conn, sql, {}, parts=4, min_span=0) == summed(conn, sql, {}, parts=1)
+
+
+def test_reports_run_while_a_writer_holds_the_database(db: Path, tmp_path: Path) -> None:
+    """WAL: a read-only report is not blocked by a write transaction in progress (the daemon's)."""
+    import shutil
+
+    copy = tmp_path / "busy.db"
+    shutil.copy(db, copy)
+    with Store.open(copy) as writer, writer.write() as w:
+        w.execute("UPDATE contacts SET dirty = dirty + 1")  # uncommitted while the reports run
+        reader = Store.open(copy, readonly=True)
+        try:
+            assert top(reader.conn, RULES, SDEF, None, 5).rows
+            assert segments(reader.conn, RULES, SDEF, AT, True, 30).rows
+            assert content(reader.conn, RULES, SDEF, AT, 30).rows
+        finally:
+            reader.close()

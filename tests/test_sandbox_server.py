@@ -265,3 +265,16 @@ def _stored_scores(db: Any) -> list[_Scored]:
                 "SELECT c.ac_id, s.rounded FROM scores s JOIN contacts c ON c.id = s.contact"
             )
         ]
+
+
+def test_server_closes_even_when_its_wakeup_pipe_is_gone() -> None:
+    """Seen once in CI: the waitress trigger's write end was already closed at close()."""
+    import os
+
+    server = serve_sandbox(Sandbox(seed_account(3, 1, NOW))).start()
+    trigger: Any = server._server.trigger  # type: ignore[attr-defined]
+    os.close(trigger.trigger)  # the write end, as if closed behind waitress's back
+    trigger._fds = [trigger._fds[0]]  # so waitress does not close that number again later
+    server.close()
+    assert not any(t.name == "acsync-http" and t.is_alive() for t in threading.enumerate())
+    server.close()  # twice is harmless

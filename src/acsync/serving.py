@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -25,6 +26,7 @@ class Server:
         self.port = int(port_attr)
         self.url = f"http://{host}:{self.port}"
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     def run(self) -> None:
         """Serve until closed (blocks)."""
@@ -43,11 +45,22 @@ class Server:
         trigger), so no socket is closed under a running poll.
         """
         server: Any = self._server
+        if self._closed:
+            return
+        self._closed = True
         if self._thread is not None and self._thread.is_alive():
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-            self._thread.join(timeout=5)
+            try:
+                server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+                self._thread.join(timeout=5)
+            except OSError:  # the trigger's pipe is gone: empty the map, the loop ends on its next turn
+                dispatchers = list(server._map.values())
+                server._map.clear()
+                self._thread.join(timeout=5)
+                for d in dispatchers:
+                    with contextlib.suppress(OSError):
+                        d.close()
         else:
-            wasyncore.close_all(server._map)
+            wasyncore.close_all(server._map, ignore_all=True)
         server.task_dispatcher.shutdown()
 
     def __enter__(self) -> Server:
