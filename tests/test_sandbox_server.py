@@ -267,14 +267,16 @@ def _stored_scores(db: Any) -> list[_Scored]:
         ]
 
 
-def test_server_closes_even_when_its_wakeup_pipe_is_gone() -> None:
-    """Seen once in CI: the waitress trigger's write end was already closed at close()."""
-    import os
-
+def test_server_closes_even_when_its_wakeup_pipe_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen once in CI: waitress's wake-up pipe already closed when close() pulled it."""
     server = serve_sandbox(Sandbox(seed_account(3, 1, NOW))).start()
     trigger: Any = server._server.trigger  # type: ignore[attr-defined]
-    os.close(trigger.trigger)  # the write end, as if closed behind waitress's back
-    trigger._fds = [trigger._fds[0]]  # so waitress does not close that number again later
+
+    def gone() -> None:
+        raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr(trigger, "_physical_pull", gone)
     server.close()
     assert not any(t.name == "acsync-http" and t.is_alive() for t in threading.enumerate())
+    assert trigger._closed  # every dispatcher closed, the pipe too
     server.close()  # twice is harmless
