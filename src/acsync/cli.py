@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -649,9 +650,7 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
     settings = obj.settings
     at = parse_at(at_text)
     ruleset = settings.ruleset()
-    with obj.store(readonly=True) as store:
-        if at is None:
-            _warn_stale(store, utcnow())
+    with _reading(obj, at) as store:
         rows = contacts_report(store.conn, ruleset, at)
     names = [s.name for s in ruleset.scores]
     rows.sort(key=lambda r: (-r.scores.get(names[0], 0), r.email or "", r.contact_id or ""))
@@ -685,6 +684,15 @@ def _score_def(ruleset: Any, name: str | None) -> Any:
         raise click.BadParameter(str(e), param_hint="--score") from None
 
 
+@contextmanager
+def _reading(obj: Context, at: datetime | None) -> Iterator[Store]:
+    """The database, read-only; a warning first when a stored-state report may be behind."""
+    with obj.store(readonly=True) as store:
+        if at is None:
+            _warn_stale(store, utcnow())
+        yield store
+
+
 def _emit_report(report: Any, fmt: str, output: str | None) -> None:
     emit(_format_rows(fmt, report.title, report.headers, report.cells(), report.rows), output)
 
@@ -705,9 +713,7 @@ def report_top(
     ruleset = obj.settings.ruleset()
     sdef = _score_def(ruleset, score_name)
     at = parse_at(at_text)
-    with obj.store(readonly=True) as store:
-        if at is None:
-            _warn_stale(store, utcnow())
+    with _reading(obj, at) as store:
         _emit_report(top(store.conn, ruleset, sdef, at, limit), fmt, output)
 
 
@@ -727,9 +733,7 @@ def report_segments(
     ruleset = obj.settings.ruleset()
     sdef = _score_def(ruleset, score_name)
     at = parse_at(at_text)
-    with obj.store(readonly=True) as store:
-        if at is None:
-            _warn_stale(store, utcnow())
+    with _reading(obj, at) as store:
         report = segments(store.conn, ruleset, sdef, at or utcnow(), at is None, days)
     _emit_report(report, fmt, output)
 
@@ -795,7 +799,7 @@ def report_history(
     over time: contacts, mean score and contacts per segment at each sample."""
     from acsync.core.durations import parse_duration
     from acsync.reports.history import contact_history, distribution
-    from acsync.reports.past import contacts
+    from acsync.reports.past import Contact
 
     ruleset = obj.settings.ruleset()
     sdef = _score_def(ruleset, score_name)
@@ -814,7 +818,7 @@ def report_history(
             found = find_contact(store.conn, contact)
             if found is None:
                 raise click.UsageError(f"no contact {contact!r} (an e-mail or an AC contact id)")
-            who = next(c for c in contacts(store.conn) if c.id == found.id)
+            who = Contact(found.id, found.ac_id, found.email, None)
             report = contact_history(store.conn, ruleset, sdef, who, start, at)
     _emit_report(report, fmt, output)
 
@@ -834,7 +838,7 @@ def report_html(obj: Context, output: str, at_text: str | None, limit: int, scor
     sdef = _score_def(ruleset, score_name)
     at = parse_at(at_text)
     now = utcnow()
-    if at is None:
+    if at is None:  # the page opens its own connections: only the warning here
         with obj.store(readonly=True) as store:
             _warn_stale(store, now)
     html = page(
