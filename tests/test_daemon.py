@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -191,3 +192,33 @@ def test_kill_9_and_restart_loses_nothing_and_doubles_nothing(
             "WHERE kind = 'award' GROUP BY contact, ref, score, rule HAVING n > 1)"
         ).fetchone()[0]
         assert twice == 0  # no event awarded twice
+
+
+def test_without_setup_the_daemon_says_so_once_and_pushes_once_it_is_done(
+    served: tuple[Sandbox, Server], tmp_path: Path
+) -> None:
+    sb, server = served
+    db = tmp_path / "nosetup.db"
+    daemon = Running(db, server.url)
+    try:
+        told = daemon.wait_for(lambda line: str(line.get("msg", "")).startswith("not pushing"))
+        assert "acsync setup" in told["msg"]
+        daemon.wait_for(lambda line: line.get("job") == "score" and line.get("queued", 0) > 0)
+        metrics = daemon.hook_url.split("/webhooks")[0] + "/metrics"
+
+        def pushes() -> float:
+            text = requests.get(metrics, timeout=5).text
+            found = re.search(r'acsync_job_runs_total\{job="push",outcome="ok"\} (\S+)', text)
+            return float(found.group(1)) if found else 0.0
+
+        runs = pushes()
+        _wait(lambda: pushes() >= runs + 3)  # three more push runs: said once, not each time
+        while not daemon.lines.empty():
+            daemon.seen.append(daemon.lines.get())
+        assert sum(1 for line in daemon.seen if str(line.get("msg", "")).startswith("not pushing")) == 1
+        assert not any(line.get("level") == "error" for line in daemon.seen)
+        _prepare(db, sb, server)  # the user runs `acsync setup`
+        daemon.wait_for(lambda line: line.get("job") == "push" and line.get("fields", 0) > 0)
+        _wait(lambda: _in_step(db, sb))
+    finally:
+        assert daemon.stop()[0] == 0

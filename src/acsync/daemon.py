@@ -100,6 +100,7 @@ class Daemon:
         self.metrics = JobMetrics(self.app.metrics.registry)
         self.progress = _StopAtCheckpoint(self.stopping)
         self._last_scored = 0.0  # monotonic
+        self._told_setup = False  # said once that push waits for `acsync setup`
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -193,16 +194,23 @@ class Daemon:
         return _plain(report) if report.evaluated else {}
 
     def push(self) -> dict[str, Any]:
-        from acsync.jobs.push import push
+        from acsync.jobs.push import SetupNeeded, push
 
-        report = push(
-            self.store,
-            self.client,
-            self.settings.push,
-            self.clock(),
-            sleep=self._sleep,
-            progress=self.progress,
-        )
+        try:
+            report = push(
+                self.store,
+                self.client,
+                self.settings.push,
+                self.clock(),
+                sleep=self._sleep,
+                progress=self.progress,
+            )
+        except SetupNeeded as e:  # not a failure to log every minute: a step the user has not taken
+            if not self._told_setup:
+                log.warning("not pushing: %s (%s)", e, "; ".join(e.problems), extra={"job": "push"})
+                self._told_setup = True
+            return {}
+        self._told_setup = False
         counts = {k: v for k, v in _plain(report).items() if v}
         return counts if report.requests else {}
 
