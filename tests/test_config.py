@@ -94,7 +94,7 @@ def test_environment_overrides_the_file_and_typos_in_it_are_errors() -> None:
     assert found == [
         "environment variable ACSYNC_STROE__PATH: no config section 'stroe'; sections: "
         "scores, rules, inactivity, thresholds, segments, content, store, activecampaign, webhook, push, "
-        "schedule"
+        "schedule, metrics"
     ]
 
 

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def served() -> Iterator[tuple[Sandbox, Server]]:
 class Running:
     """``acsync run`` in a child process; its JSON log lines collected as they come."""
 
-    def __init__(self, db: Path, sandbox_url: str) -> None:
+    def __init__(self, db: Path, sandbox_url: str, **extra_env: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ACSYNC_")}
         env.update(
             {
@@ -54,6 +55,7 @@ class Running:
                 "ACSYNC_SCHEDULE__PUSH": "0.5",
                 "ACSYNC_SCHEDULE__SYNC": "30",
                 "ACSYNC_PUSH__POLL_INTERVAL": "0.2",
+                **extra_env,
             }
         )
         self.proc = subprocess.Popen(
@@ -222,3 +224,108 @@ def test_without_setup_the_daemon_says_so_once_and_pushes_once_it_is_done(
         _wait(lambda: _in_step(db, sb))
     finally:
         assert daemon.stop()[0] == 0
+
+
+def test_webhooks_are_ingested_scored_and_pushed_while_a_long_sync_runs(tmp_path: Path) -> None:
+    """The first sync of 400 contacts at 5 requests/s takes minutes (one trackingLogs call per
+    contact); meanwhile webhooks go in, and SIGTERM still stops the daemon within seconds."""
+    sb = Sandbox(seed_account(400, 4, NOW), rate_limit=None, bulk_seconds=0.2)
+    with serve_sandbox(sb) as server:
+        db = tmp_path / "busy.db"
+        _prepare(db, sb, server)
+        from tests.test_webhook_kill import free_port
+
+        metrics_port = free_port()
+        daemon = Running(
+            db,
+            server.url,
+            ACSYNC_ACTIVECAMPAIGN__REQUESTS_PER_SECOND="5",
+            ACSYNC_METRICS__PORT=str(metrics_port),
+            ACSYNC_METRICS__ACCOUNT="acme",
+        )
+        try:
+            posted = requests.post(
+                f"{server.url}/__sandbox/webhooks",
+                json={"url": daemon.hook_url, "count": 10, "seed": 5},
+                timeout=30,
+            ).json()
+            assert posted["statuses"] == {"200": 10}
+
+            def waiting() -> int:
+                with Store.open(db) as store:
+                    return int(
+                        store.conn.execute("SELECT count(*) FROM inbox WHERE status = 'new'").fetchone()[0]
+                    )
+
+            _wait(lambda: waiting() == 0, timeout=15)
+            daemon.wait_for(lambda line: line.get("job") == "score" and line.get("evaluated", 0) > 0)
+            assert not any(line.get("job") == "sync" for line in daemon.seen)  # still syncing
+            base = daemon.hook_url.split("/webhooks")[0]
+            assert requests.get(f"{base}/metrics", timeout=5).status_code == 404  # not beside the webhooks
+            text = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+            for sample in (
+                'acsync_job_duration_seconds_bucket{account="acme",job="ingest",le="+Inf"}',
+                'acsync_job_last_success_timestamp_seconds{account="acme",job="score"}',
+                'acsync_ac_requests_total{account="acme",endpoint="GET contacts",status="200"}',
+                'acsync_outbox_writes{account="acme",state="dead"} 0.0',
+                'acsync_ac_rate_budget_requests_per_second{account="acme"} 5.0',
+                'process_cpu_seconds_total{account="acme"}',
+            ):
+                assert sample in text
+            in_use = re.search(r"^acsync_ac_rate_budget_in_use_ratio\S* (\S+)", text, re.M)
+            assert in_use is not None
+            assert 0 < float(in_use.group(1)) <= 1.05  # the sync uses the budget (a 10 s mean: rising)
+        finally:
+            code, took = daemon.stop()
+    assert code == 0
+    assert took < 10
+    logged = daemon.seen + list(daemon.lines.queue)
+    assert any(line.get("job") == "sync" and line.get("msg") == "sync stopped" for line in logged)
+
+
+def test_an_expiry_is_applied_at_its_instant_not_at_the_next_check(
+    served: tuple[Sandbox, Server], tmp_path: Path
+) -> None:
+    from acsync.ac import AcClient
+    from acsync.core.timefmt import iso
+    from acsync.daemon import Daemon
+    from acsync.jobs.ingest import ingest_lines
+
+    _, server = served
+    db = tmp_path / "expiry.db"
+    hourly = dict.fromkeys(("ingest", "sync", "score", "score_at_least", "push"), "1h")
+    settings = validate(
+        {
+            "activecampaign": {"url": server.url},
+            "webhook": {"port": 0},
+            "rules": [{"name": "Visit", "on": "site_visit", "points": 10, "expires_after": "1h"}],
+            "schedule": hourly,  # the interval jobs run once, at start
+        },
+        {},
+    )
+    now = datetime.now(UTC)
+    expires = now + timedelta(seconds=2)
+    event = {"type": "site_visit", "email": "soon@example.com", "at": iso(expires - timedelta(hours=1))}
+    with Store.open(db) as store:
+        ingest_lines(store, [json.dumps(event)], "test", now)
+    daemon = Daemon(settings, db, TOKEN, lambda sleep: AcClient(server.url, "sandbox", sleep=sleep))
+    runner = threading.Thread(target=daemon.run)
+    runner.start()
+
+    def score() -> int | None:
+        with Store.open(db) as store:
+            row = store.conn.execute(
+                "SELECT s.rounded FROM scores s JOIN contacts c ON c.id = s.contact "
+                "WHERE c.email = 'soon@example.com'"
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    try:
+        _wait(lambda: score() == 10, timeout=10)
+        _wait(lambda: score() == 0, timeout=10)
+        changed = datetime.now(UTC)
+    finally:
+        daemon.stop()
+        runner.join(timeout=15)
+    assert not runner.is_alive()
+    assert expires <= changed < expires + timedelta(seconds=3)  # the hourly check did not do it

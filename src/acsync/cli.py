@@ -229,7 +229,7 @@ def backfill(obj: Context, since: str | None, quiet: bool, no_push: bool) -> Non
 
     settings = obj.settings
     start = _since(since)
-    client = client_from_config(settings.activecampaign)
+    client = client_from_config(settings.activecampaign, db_path=obj.db_path)
     with obj.store() as store:
         report = run_backfill(store, client, utcnow(), since=start, progress=reporter(quiet))
         _pull_summary(report, "backfill")
@@ -255,7 +255,7 @@ def sync(obj: Context, quiet: bool, no_push: bool) -> None:
     from acsync.progress import reporter
 
     settings = obj.settings
-    client = client_from_config(settings.activecampaign)
+    client = client_from_config(settings.activecampaign, db_path=obj.db_path)
     with obj.store() as store:
         report = run_sync(store, client, utcnow(), progress=reporter(quiet))
         _pull_summary(report, "sync")
@@ -335,7 +335,10 @@ def run(obj: Context, log_format: str) -> None:
     token = _webhook_token(settings)
     client_from_config(settings.activecampaign)  # a missing URL or token stops us before serving
     daemon = Daemon(
-        settings, obj.db_path, token, lambda sleep: client_from_config(settings.activecampaign, sleep)
+        settings,
+        obj.db_path,
+        token,
+        lambda sleep: client_from_config(settings.activecampaign, sleep, db_path=obj.db_path),
     )
 
     def _stop(signum: int, frame: object) -> None:
@@ -391,7 +394,7 @@ def setup(obj: Context, dry_run: bool) -> None:
     settings = obj.settings
     hook = settings.webhook
     token = _webhook_token(settings) if hook.public_url else ""  # a bad token stops us before AC
-    client = client_from_config(settings.activecampaign)
+    client = client_from_config(settings.activecampaign, db_path=obj.db_path)
     if dry_run:
         lines = run_setup(None, client, settings, dry_run=True)
     else:
@@ -488,7 +491,7 @@ def _push_now(obj: Context, store: Store, quiet: bool) -> None:
     from acsync.jobs.push import push as run_push
     from acsync.progress import reporter
 
-    client = client_from_config(obj.settings.activecampaign)
+    client = client_from_config(obj.settings.activecampaign, db_path=obj.db_path)
     report = run_push(store, client, obj.settings.push, utcnow(), progress=reporter(quiet))
     click.echo(
         f"pushed: fields of {report.fields} contacts, tags added {report.tags_added}, removed "

@@ -301,6 +301,11 @@ class ScheduleConfig(_Section):
         return self
 
 
+class MetricsConfig(_Section):
+    account: str = Field(default="", description="an `account` label on every metric; empty: none")
+    port: int | None = Field(default=None, ge=0, le=65535, description="own port for /metrics")
+
+
 SECTIONS = (
     "scores",
     "rules",
@@ -313,6 +318,7 @@ SECTIONS = (
     "webhook",
     "push",
     "schedule",
+    "metrics",
 )
 
 
@@ -332,6 +338,7 @@ class Settings(BaseSettings):
     webhook: WebhookConfig = WebhookConfig()
     push: PushConfig = PushConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     @classmethod
     def settings_customise_sources(

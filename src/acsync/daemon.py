@@ -1,19 +1,24 @@
-"""``acsync run``: the webhook receiver and a scheduler loop in one process.
+"""``acsync run``: the webhook receiver and the scheduled jobs in one process.
 
-The receiver serves from its own waitress threads; the loop (this thread) runs the jobs, one
-at a time, on a ``schedule.Scheduler``:
+The receiver serves from its own waitress threads; the jobs run on an APScheduler
+``BackgroundScheduler``, each in its own thread with its own database connection, so none waits
+behind another (ingest, scoring and push go on while a long sync runs); each job has at most one
+run at a time (``max_instances=1``) and a run that is due while the previous still goes is
+skipped (counted), not queued (``coalesce``):
 
-    ingest  every [schedule] ingest   the webhook inbox → events
-    sync    every [schedule] sync     what changed in AC (run once at start too)
-    score   every [schedule] score    only when there is work: new events, a score that changes
-                                      by itself by now (an expiry, an inactivity episode: the
-                                      ledger knows when), or nothing scored for score_at_least
-    push    every [schedule] push     the outbox → AC
+    ingest    every [schedule] ingest   the webhook inbox → events (new events: score soon)
+    sync      every [schedule] sync     what changed in AC (run once at start too)
+    score     every [schedule] score    only when there is work: new events, a score that changes
+                                        by itself by now, or nothing scored for score_at_least
+    score-at  once, at the next change  an expiry or inactivity episode applied at its instant:
+                                        the ledger knows each contact's ``next_change_at``
+    push      every [schedule] push     the outbox → AC
 
 Every job is guarded: a failure is logged and counted, and the next run still happens. One
-client, so one rate limiter, serves sync and push. ``stop()`` (SIGTERM, SIGINT) stops the
-loop: the job in hand ends at its next checkpoint (a page, a chunk, a contact), every wait
-ends at once, the receiver stops accepting and finishes its requests.
+client, so one rate budget, serves sync and push (and, through the file beside the database,
+``acsync setup`` or ``backfill`` run beside the daemon). ``stop()`` (SIGTERM, SIGINT): every job
+in hand ends at its next checkpoint (a page, a chunk, a contact), every wait ends at once, the
+receiver stops accepting and finishes its requests.
 """
 
 from __future__ import annotations
@@ -21,20 +26,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import schedule
-from prometheus_client import CollectorRegistry, Counter, Gauge, Summary
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from acsync.ac.client import AcClient
 from acsync.clock import utcnow
 from acsync.config import Settings
 from acsync.core.timefmt import iso
 from acsync.jobs.score import Stopped
+from acsync.metrics import Labelled, register_daemon_metrics
 from acsync.progress import Silent
 from acsync.serving import Server
 from acsync.store import Store
@@ -42,6 +50,10 @@ from acsync.webhook.app import WebhookApp
 
 log = logging.getLogger("acsync.daemon")
 JOBS = ("ingest", "sync", "score", "push")
+SOON = timedelta(seconds=1)  # a change already due is scored this soon (never a busy loop)
+# APScheduler says "Running job …" at INFO and "skipped: maximum number of running instances" at
+# WARNING for every overlap: the daemon logs its own job lines and counts the skips.
+logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 
 class Stopping(Exception):
@@ -59,18 +71,6 @@ class _StopAtCheckpoint(Silent):
             raise Stopping
 
 
-class JobMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.runs = Counter("acsync_job_runs", "Job runs by outcome", ["job", "outcome"], registry=registry)
-        self.seconds = Summary("acsync_job_seconds", "Time spent in each job", ["job"], registry=registry)
-        self.last_ok = Gauge(
-            "acsync_job_last_success_timestamp",
-            "When each job last succeeded (Unix time)",
-            ["job"],
-            registry=registry,
-        )
-
-
 class Daemon:
     def __init__(
         self,
@@ -83,11 +83,11 @@ class Daemon:
     ) -> None:
         """``client`` builds the AC client from the sleep it must use (one that ends on stop)."""
         self.settings = settings
+        self.db_path = db_path
         self.clock = clock
         self.stopping = threading.Event()
-        self.store = Store.open(db_path, settings.store.busy_timeout)
         hook = settings.webhook
-        self.app = WebhookApp(
+        self.app = WebhookApp(  # creates and migrates the database
             db_path,
             webhook_token,
             max_body=hook.max_body,
@@ -97,8 +97,24 @@ class Daemon:
         )
         self.server = Server(self.app, hook.port, hook.threads, host=hook.host)
         self.client = client(self._sleep)
-        self.metrics = JobMetrics(self.app.metrics.registry)
+        registry = self.app.metrics.registry
+        self.metrics = register_daemon_metrics(registry, self.client, self.app._conn)
+        account = settings.metrics.account
+        exposed = Labelled(registry, {"account": account}) if account else registry
+        self.metrics_server: Server | None = None
+        if settings.metrics.port is not None:  # /metrics on its own port, not beside the webhooks
+            self.app.metrics.exposed = None
+            self.metrics_server = Server(_metrics_app(exposed), settings.metrics.port, 2, host=hook.host)
+        else:
+            self.app.metrics.exposed = exposed
         self.progress = _StopAtCheckpoint(self.stopping)
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(len(JOBS) + 1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
+        self._scoring = threading.Lock()  # the interval's and the one-shot's runs never overlap
         self._last_scored = 0.0  # monotonic
         self._told_setup = False  # said once that push waits for `acsync setup`
 
@@ -113,40 +129,61 @@ class Daemon:
     def run(self) -> None:
         """Serve and run the jobs until ``stop()``."""
         every = self.settings.schedule
-        scheduler = schedule.Scheduler()
-        jobs: dict[str, Callable[[], dict[str, Any]]] = {
+        jobs: dict[str, Callable[[], dict[str, Any] | None]] = {
             "ingest": self.ingest,
             "sync": self.sync,
             "score": self.score,
             "push": self.push,
         }
+        first = datetime.now(UTC)  # a first cycle at once
         for name in JOBS:
-            scheduler.every(getattr(every, name)).seconds.do(self.guarded, name, jobs[name])
+            self.scheduler.add_job(
+                self.guarded,
+                "interval",
+                args=[name, jobs[name]],
+                seconds=getattr(every, name),
+                id=name,
+                name=name,
+                next_run_time=first,
+            )
         self.server.start()
+        if self.metrics_server is not None:
+            self.metrics_server.start()
+        self.scheduler.start()
         log.info(
             "acsync is running",
-            extra={"webhooks": f"{self.server.url}/webhooks/activecampaign/<token>", "jobs": list(JOBS)},
+            extra={
+                "webhooks": f"{self.server.url}/webhooks/activecampaign/<token>",
+                "metrics": f"{(self.metrics_server or self.server).url}/metrics",
+                "jobs": list(JOBS),
+            },
         )
         try:
-            for name in ("ingest", "sync", "score", "push"):  # a first cycle at once
-                self.guarded(name, jobs[name])
-            while not self.stopping.is_set():
-                scheduler.run_pending()
-                idle = scheduler.idle_seconds
-                self.stopping.wait(min(1.0, max(0.05, idle if idle is not None else 1.0)))
+            while not self.stopping.wait(1.0):
+                pass
         finally:
+            log.info("stopping: the jobs in hand end at their next checkpoint")
+            self.scheduler.shutdown(wait=True)
             log.info("stopping: the receiver finishes the requests in hand")
             self.server.close()
-            self.store.close()
+            if self.metrics_server is not None:
+                self.metrics_server.close()
             log.info("stopped")
 
-    def guarded(self, name: str, job: Callable[[], dict[str, Any]]) -> None:
+    def _skipped(self, event: JobSubmissionEvent) -> None:
+        self.metrics.skipped.labels(event.job_id.removesuffix("-at")).inc()
+
+    def _open(self) -> Store:
+        """Each job run has its own connection (SQLite connections stay in their thread)."""
+        return Store.open(self.db_path, self.settings.store.busy_timeout)
+
+    def guarded(self, name: str, job: Callable[[], dict[str, Any] | None]) -> None:
         """Run one job: its outcome logged and counted, never raised."""
         if self.stopping.is_set():
             return
         t0 = time.perf_counter()
         outcome = "ok"
-        counts: dict[str, Any] = {}
+        counts: dict[str, Any] | None = {}
         try:
             counts = job()
         except Stopping:
@@ -156,19 +193,39 @@ class Daemon:
         except Exception as e:
             outcome = "error"
             log.error("%s failed: %s", name, e, exc_info=not _expected(e), extra={"job": name})
+        if counts is None:  # not run: another run of the same job was in hand
+            return
         seconds = time.perf_counter() - t0
         self.metrics.runs.labels(name, outcome).inc()
-        self.metrics.seconds.labels(name).observe(seconds)
+        self.metrics.duration.labels(name).observe(seconds)
         if outcome == "ok":
             self.metrics.last_ok.labels(name).set_to_current_time()
         if outcome != "error" and (counts or outcome != "ok" or seconds >= 1):
             log.info("%s %s", name, outcome, extra={"job": name, "seconds": round(seconds, 3), **counts})
 
+    def _score_at(self, at: datetime) -> None:
+        """Score once at ``at`` (on the daemon's clock), whatever the interval says."""
+        if self.stopping.is_set():
+            return
+        delay = max(timedelta(0), at - self.clock())
+        self.scheduler.add_job(
+            self.guarded,
+            "date",
+            args=["score", self.score],
+            run_date=datetime.now(UTC) + delay,
+            id="score-at",
+            name="score-at",
+            replace_existing=True,
+        )
+
     # --- the jobs ----------------------------------------------------------------------------------
     def ingest(self) -> dict[str, Any]:
         from acsync.jobs.inbox import ingest_inbox
 
-        report = ingest_inbox(self.store, self.clock())
+        with self._open() as store:
+            report = ingest_inbox(store, self.clock())
+        if report.new:
+            self._score_at(self.clock())
         return (
             {"webhooks": report.rows, "new": report.new, "duplicate": report.duplicate} if report.rows else {}
         )
@@ -176,35 +233,58 @@ class Daemon:
     def sync(self) -> dict[str, Any]:
         from acsync.jobs.pull import sync
 
-        report = sync(self.store, self.client, self.clock(), progress=self.progress)
+        with self._open() as store:
+            report = sync(store, self.client, self.clock(), progress=self.progress)
         return {"contacts": report.contacts, "new": report.new, "requests": sum(report.requests.values())}
 
-    def score(self) -> dict[str, Any]:
+    def score(self) -> dict[str, Any] | None:
         from acsync.jobs.score import score
 
+        if not self._scoring.acquire(blocking=False):
+            return None  # the run in hand plans the next one when it ends
+        try:
+            with self._open() as store:
+                try:
+                    return self._score(store, score)
+                finally:
+                    self._plan_next_change(store)
+        finally:
+            self._scoring.release()
+
+    def _score(self, store: Store, score: Callable[..., Any]) -> dict[str, Any]:
         now = self.clock()
         at_least = self.settings.schedule.score_at_least
-        if not _work_by(self.store, now) and time.monotonic() - self._last_scored < at_least:
+        if not _work_by(store, now) and time.monotonic() - self._last_scored < at_least:
             return {}
         settings = self.settings
-        report = score(
-            self.store, settings.ruleset(), settings.fingerprints(), now, stop=self.stopping.is_set
-        )
+        report = score(store, settings.ruleset(), settings.fingerprints(), now, stop=self.stopping.is_set)
         self._last_scored = time.monotonic()
         return _plain(report) if report.evaluated else {}
+
+    def _plan_next_change(self, store: Store) -> None:
+        """The one-shot scoring at the ledger's next change (soon if work is already due)."""
+        now = self.clock()
+        dirty, next_change = store.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM contacts WHERE dirty > 0), min(next_change_at) FROM contacts"
+        ).fetchone()
+        if dirty:
+            self._score_at(now + SOON)
+        elif next_change is not None:
+            self._score_at(max(datetime.fromisoformat(next_change), now + SOON))
 
     def push(self) -> dict[str, Any]:
         from acsync.jobs.push import SetupNeeded, push
 
         try:
-            report = push(
-                self.store,
-                self.client,
-                self.settings.push,
-                self.clock(),
-                sleep=self._sleep,
-                progress=self.progress,
-            )
+            with self._open() as store:
+                report = push(
+                    store,
+                    self.client,
+                    self.settings.push,
+                    self.clock(),
+                    sleep=self._sleep,
+                    progress=self.progress,
+                )
         except SetupNeeded as e:  # not a failure to log every minute: a step the user has not taken
             if not self._told_setup:
                 log.warning("not pushing: %s (%s)", e, "; ".join(e.problems), extra={"job": "push"})
@@ -213,6 +293,20 @@ class Daemon:
         self._told_setup = False
         counts = {k: v for k, v in _plain(report).items() if v}
         return counts if report.requests else {}
+
+
+def _metrics_app(registry: Any) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    """A WSGI app serving GET /metrics alone (the metrics port)."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            body, status, kind = generate_latest(registry), "200 OK", CONTENT_TYPE_LATEST
+        else:
+            body, status, kind = b"not found\n", "404 Not Found", "text/plain"
+        start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body)))])
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+    return app
 
 
 def _work_by(store: Store, now: datetime) -> bool:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -21,7 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from acsync.ac.classify import Forbidden, classify
 from acsync.ac.errors import AcFatalError, AcRetriableError
-from acsync.ac.ratelimit import TokenBucket, shared_bucket
+from acsync.ac.ratelimit import TokenBucket, bucket_path, shared_bucket
 from acsync.config import ActiveCampaignConfig
 from acsync.core.ac_values import as_id
 from acsync.errors import ConfigError
@@ -66,6 +67,7 @@ class AcClient:
         self.limiter = limiter or TokenBucket(requests_per_second, 1.0, clock, sleep)
         self.bulk_limiter = bulk_limiter or TokenBucket(bulk_requests_per_minute / 60.0, 1.0, clock, sleep)
         self.requests: Counter[str] = Counter()  # per "METHOD endpoint", retries included
+        self.statuses: Counter[tuple[str, int]] = Counter()  # answers per ("METHOD endpoint", status)
         self._count_lock = threading.Lock()
 
     # --- the one way out -------------------------------------------------------------------------
@@ -148,6 +150,8 @@ class AcClient:
             raise AcRetriableError(
                 "ActiveCampaign did not answer in time", method=method, path=path
             ) from None
+        with self._count_lock:
+            self.statuses[(label, response.status_code)] += 1
         try:
             return classify(method, path, response.status_code, response.headers, response.text)
         except AcRetriableError as e:
@@ -315,10 +319,13 @@ class AcClient:
         return _one(self.request("POST", "webhooks", body=body), "webhook", "webhooks")
 
 
-def client_from_config(cfg: ActiveCampaignConfig, sleep: Callable[[float], None] | None = None) -> AcClient:
+def client_from_config(
+    cfg: ActiveCampaignConfig, sleep: Callable[[float], None] | None = None, *, db_path: Path | None = None
+) -> AcClient:
     """The client for ``[activecampaign]``; ConfigError naming the fix when URL or token is missing.
 
-    ``sleep``: how the client and its rate limit wait (default: ``time.sleep``)."""
+    ``sleep``: how the client and its rate limit wait (default: ``time.sleep``). ``db_path``:
+    the database whose processes share one rate budget (a file beside it)."""
     problems = []
     if not cfg.url:
         problems.append(
@@ -336,13 +343,17 @@ def client_from_config(cfg: ActiveCampaignConfig, sleep: Callable[[float], None]
     return AcClient(
         cfg.url,
         cfg.api_token.get_secret_value().strip(),
-        limiter=shared_bucket(root, "api", cfg.requests_per_second, sleep),
-        bulk_limiter=shared_bucket(root, "bulk", 100 / 60, sleep),
+        limiter=shared_bucket(root, "api", cfg.requests_per_second, sleep, _beside(db_path, "api")),
+        bulk_limiter=shared_bucket(root, "bulk", 100 / 60, sleep, _beside(db_path, "bulk")),
         connect_timeout=cfg.connect_timeout,
         read_timeout=cfg.read_timeout,
         max_attempts=cfg.max_attempts,
         sleep=sleep or time.sleep,
     )
+
+
+def _beside(db_path: Path | None, kind: str) -> Path | None:
+    return None if db_path is None else bucket_path(db_path, kind)
 
 
 def _unsent(message: str, method: str, path: str) -> AcRetriableError:

@@ -67,10 +67,10 @@ class WebhookApp:
             status, body, headers = self._webhook(method, path.removeprefix(PREFIX), environ)
         elif path == "/healthz" and method in ("GET", "HEAD"):
             status, body, headers = self._health()
-        elif path == "/metrics" and method in ("GET", "HEAD"):
+        elif path == "/metrics" and method in ("GET", "HEAD") and self.metrics.exposed is not None:
             status, body, headers = (
                 200,
-                generate_latest(self.metrics.registry),
+                generate_latest(self.metrics.exposed),
                 [("Content-Type", CONTENT_TYPE_LATEST)],
             )
         else:

@@ -47,3 +47,4 @@ class WebhookMetrics:
             "acsync_webhook_rejections", "Requests turned away, by reason", ["reason"], registry=self.registry
         )
         self.registry.register(_InboxCollector(connect))
+        self.exposed: CollectorRegistry | None = self.registry  # what GET /metrics serves; None: 404
