@@ -52,6 +52,16 @@ def ev(type_: str, when: datetime, contact: str = "1", **attrs: Any) -> Event:
     return parse_event({"type": type_, "contact_id": contact, "at": when.isoformat(), **attrs})
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Known secrets are process-wide (acsync.masking): each test starts with none."""
+    from acsync import masking
+
+    masking.forget()
+    yield
+    masking.forget()
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     s = Store.open(tmp_path / "acsync.db")

@@ -122,3 +122,81 @@ def test_fingerprints_separate_ledger_and_score_changes() -> None:
     assert a.scores != b.scores
     assert a.ledger != c.ledger
     assert validate(base, {}).fingerprints() == a
+
+
+def test_environment_values_parse_like_the_same_values_in_the_file() -> None:
+    env = {
+        "ACSYNC_PUSH__RETRY_AFTER": "1s",
+        "ACSYNC_PUSH__SEEN_WITHIN": "2d",
+        "ACSYNC_SCHEDULE__SYNC": "5min",
+        "ACSYNC_WEBHOOK__PORT": "9000",
+        "ACSYNC_WEBHOOK__EVENTS": '["open", "click"]',
+    }
+    s = validate({}, env)
+    from_file = validate(
+        {
+            "push": {"retry_after": "1s", "seen_within": "2d"},
+            "schedule": {"sync": "5min"},
+            "webhook": {"port": 9000, "events": ["open", "click"]},
+        },
+        {},
+    )
+    assert s == from_file
+    assert problems({}, {"ACSYNC_PUSH__RETRY_AFTER": "1 sec", "ACSYNC_WEBHOOK__EVENTS": "open"}) == [
+        "webhook.events = 'open': Input should be a valid list",
+        "push.retry_after = '1 sec': expected a whole number and a unit, e.g. 90d, 3mo, 12h; units: s, min, "
+        "h, d, w, mo, y",
+    ]
+    assert problems({}, {"ACSYNC_WEBHOOK__PROT": "1"})[0].startswith(
+        "webhook.prot: unknown key; allowed here:"
+    )
+
+
+def test_config_uses_only_public_pydantic_settings_api() -> None:
+    import ast
+
+    tree = ast.parse((ROOT / "src" / "acsync" / "config.py").read_text(encoding="utf-8"))
+    modules = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    assert [m for m in modules if m.startswith("pydantic_settings")] == ["pydantic_settings"]
+
+
+def test_secrets_come_from_the_secrets_directory_and_the_environment_wins(tmp_path: Path) -> None:
+    config = tmp_path / "acsync.toml"
+    config.write_text("", encoding="utf-8")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "ACSYNC_ACTIVECAMPAIGN__API_TOKEN").write_text("key-from-a-file\n", encoding="utf-8")
+    (secrets / "acsync_webhook__token").write_text("  webhook-token-from-a-file  \n", encoding="utf-8")
+    (secrets / "ACSYNC_UNRELATED").write_text("not read", encoding="utf-8")  # not a secret of ours
+    s = load_config(config, {"ACSYNC_SECRETS_DIR": str(secrets)})
+    assert s.activecampaign.api_token is not None
+    assert s.activecampaign.api_token.get_secret_value() == "key-from-a-file"
+    assert s.webhook.token is not None
+    assert s.webhook.token.get_secret_value() == "webhook-token-from-a-file"
+    env = {"ACSYNC_SECRETS_DIR": str(secrets), "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "key-from-the-env"}
+    s = load_config(config, env)
+    assert s.activecampaign.api_token is not None
+    assert s.activecampaign.api_token.get_secret_value() == "key-from-the-env"
+    with pytest.raises(ConfigError) as info:
+        load_config(config, {"ACSYNC_SECRETS_DIR": str(tmp_path / "nope")})
+    assert info.value.problems == [
+        f"ACSYNC_SECRETS_DIR = '{tmp_path / 'nope'}': no such directory; unset it or create it"
+    ]
+
+
+def test_a_config_in_a_directory_acsync_cannot_enter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "closed" / "acsync.toml"
+    real_stat = Path.stat
+
+    def stat(self: Path, **kwargs: bool) -> object:
+        if self == config:  # what a directory without x permission gives (root enters anyway)
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    with pytest.raises(ConfigError) as info:
+        load_config(config, {})
+    assert str(info.value) == f"cannot read {config}"
+    assert info.value.problems == [
+        f"Permission denied: let acsync's user enter {config.parent} and read the file, or pass --config PATH"
+    ]

@@ -211,3 +211,16 @@ def test_fuzzed_requests_never_get_a_5xx(
     assert status < 500
     with Store.open(app.db_path) as s:
         ingest_inbox(s, NOW)  # and whatever was stored, ingest survives too
+
+
+def test_an_unusable_database_is_a_503_and_unhealthy(app: WebhookApp) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{app.db_path}{suffix}").unlink(missing_ok=True)
+    app.db_path.write_bytes(b"not a database at all" * 100)  # the receiver opens it per thread
+    status, headers, _ = call(app, "POST", URL, OPEN)
+    assert status == 503
+    assert headers["Retry-After"] == "5"
+    status, _, body = call(app, "GET", "/healthz")
+    assert status == 503
+    assert json.loads(body)["database"] == "unreachable: StoreError"
+    assert call(app, "GET", "/metrics")[0] == 200  # the counters still scrape

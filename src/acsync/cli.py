@@ -5,11 +5,15 @@ Exit status: 0 success, 1 runtime failure, 2 usage or config error.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import signal
+import socket
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +26,7 @@ from acsync.clock import utcnow
 from acsync.config import Settings, config_path, load_config
 from acsync.core.timefmt import parse_instant
 from acsync.errors import AcsyncError, ConfigError
+from acsync.failures import Failure, describe
 from acsync.output import render_csv, render_json, render_table, render_toml
 from acsync.store import Store
 
@@ -50,19 +55,79 @@ class Context:
 
 
 def fail(error: AcsyncError) -> NoReturn:
-    click.secho(f"error: {error}", fg="red", err=True)
-    if isinstance(error, ConfigError):
-        for problem in error.problems:
-            click.echo(f"  - {problem}", err=True)
-    sys.exit(error.exit_code)
+    _say(describe(error))
+
+
+def _say(failure: Failure) -> NoReturn:
+    """Print a failure's lines on standard error (the first in red) and exit with its code."""
+    for i, line in enumerate(failure.lines):
+        click.secho(line, fg="red" if i == 0 else None, err=True)
+    sys.exit(failure.exit_code)
+
+
+class _Said(click.ClickException):
+    """An exception from a command, already put into words (``acsync.failures``)."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.lines[0])
+        self.failure = failure
+
+
+def _usage(error: click.ClickException) -> Failure:
+    """Click's own errors (a bad option, a missing file) in one line, not its four."""
+    text = " ".join(error.format_message().split())
+    ctx = getattr(error, "ctx", None)
+    if isinstance(error, click.UsageError) and ctx is not None:
+        text += f" (see `{ctx.command_path} --help`)"
+    return Failure.of(text, error.exit_code)
 
 
 class Group(click.Group):
+    """The one place where every exception becomes words and an exit code (``acsync.failures``):
+    one line on standard error that names the fix, never a traceback (``-v`` logs it), never a
+    secret."""
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except AcsyncError as e:
-            fail(e)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:
+            obj = ctx.find_object(Context)
+            if obj is not None and obj.verbose:  # asked for: the traceback, before the one line
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            settings = obj._settings if obj is not None else None
+            db = obj.db_option or (settings.store.path if settings else None) if obj is not None else None
+            timeout = settings.store.busy_timeout if settings else None
+            raise _Said(describe(e, Path(db) if db else None, timeout)) from e
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _Said as e:
+            _say(e.failure)
+        except click.ClickException as e:
+            _say(_usage(e))
+        except click.Abort:
+            _say(Failure.of("interrupted"))
+        except OSError as e:
+            if e.errno == errno.EPIPE:  # the reader went away (`| head`): nothing to say
+                with suppress(OSError, ValueError):  # no flush of the rest into the closed pipe
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(1)
+            _say(describe(e))
+        except Exception as e:
+            _say(describe(e))
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 def parse_at(value: str | None) -> datetime | None:
@@ -77,6 +142,20 @@ def parse_at(value: str | None) -> datetime | None:
 AT_OPTION = click.option(
     "--at", "at_text", metavar="ISO", help="Evaluate at this instant (ISO 8601 with offset) instead of now."
 )
+
+
+def _output(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An -o FILE that cannot be written is said before any work, naming the fix."""
+    if value is None or value == "-" or value.startswith("/dev/"):
+        return value
+    path = Path(value)
+    if path.is_dir():
+        raise click.BadParameter(f"{value} is a directory: name a file inside it, e.g. {path / 'report.txt'}")
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"no directory {path.parent}: create it first (mkdir -p {path.parent})")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise click.BadParameter(f"{value} cannot be written by this user: choose another path")
+    return value
 
 
 def emit(text: str, output: str | None = None) -> None:
@@ -299,6 +378,38 @@ def _webhook_token(settings: Settings) -> str:
     return token
 
 
+@contextmanager
+def _listening(host: str, port: int, hint: str) -> Iterator[None]:
+    """A port that cannot be listened on is one line naming the option that picks another.
+
+    The port is tried first with a socket of our own (waitress leaks its sockets when the bind
+    fails); a port taken in between is still caught from the server."""
+    try:
+        if port:
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress binds
+                probe.bind((host, port))
+        yield
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise AcsyncError(
+                f"port {port} on {host} is in use (another acsync, sandbox or program listens there): "
+                f"pick another with {hint}"
+            ) from None
+        if e.errno == errno.EACCES:
+            raise AcsyncError(
+                f"not allowed to listen on port {port} on {host}: pick one above 1023 with {hint}"
+            ) from None
+        if e.errno == errno.EADDRNOTAVAIL:
+            raise AcsyncError(
+                f"cannot listen on {host}: not an address of this machine (e.g. 127.0.0.1 or 0.0.0.0)"
+            ) from None
+        raise
+
+
+WEBHOOK_PORT = "webhook.port (ACSYNC_WEBHOOK__PORT)"
+
+
 LOG_FORMAT = click.option(
     "--log-format",
     type=click.Choice(["json", "text"]),
@@ -334,19 +445,20 @@ def run(obj: Context, log_format: str) -> None:
     _configure_logs(obj, log_format)
     token = _webhook_token(settings)
     client_from_config(settings.activecampaign)  # a missing URL or token stops us before serving
-    daemon = Daemon(
-        settings,
-        obj.db_path,
-        token,
-        lambda sleep: client_from_config(settings.activecampaign, sleep, db_path=obj.db_path),
-    )
+    with _listening(settings.webhook.host, settings.webhook.port, WEBHOOK_PORT):
+        daemon = Daemon(
+            settings,
+            obj.db_path,
+            token,
+            lambda sleep: client_from_config(settings.activecampaign, sleep, db_path=obj.db_path),
+        )
 
-    def _stop(signum: int, frame: object) -> None:
-        daemon.stop()
+        def _stop(signum: int, frame: object) -> None:
+            daemon.stop()
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    daemon.run()
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        daemon.run()
 
 
 @cli.command()
@@ -372,7 +484,8 @@ def serve(obj: Context, log_format: str) -> None:
         busy_timeout=settings.store.busy_timeout,
         stale_after=hook.stale_after,
     )
-    server = Server(app, hook.port, hook.threads, host=hook.host)
+    with _listening(hook.host, hook.port, WEBHOOK_PORT):
+        server = Server(app, hook.port, hook.threads, host=hook.host)
     click.echo(f"receiving webhooks on {server.url}{PREFIX}<token> ({hook.threads} threads); Ctrl-C stops")
     _serve_until_stopped(server)
 
@@ -640,7 +753,9 @@ def _format_rows(
 @report.command("contacts")
 @AT_OPTION
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.option(
+    "-o", "--output", metavar="FILE", callback=_output, help="Write to FILE instead of standard output."
+)
 @click.pass_obj
 def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | None) -> None:
     """Every contact with its scores, wanted tags and segment.
@@ -670,7 +785,7 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
 
 FORMAT_OPTION = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 OUTPUT_OPTION = click.option(
-    "-o", "--output", metavar="FILE", help="Write to FILE instead of standard output."
+    "-o", "--output", metavar="FILE", callback=_output, help="Write to FILE instead of standard output."
 )
 SCORE_OPTION = click.option("--score", "score_name", metavar="NAME", help="Which score (default: the first).")
 DAYS_OPTION = click.option(
@@ -827,7 +942,9 @@ def report_history(
 
 
 @report.command("html")
-@click.option("-o", "--output", metavar="FILE", required=True, help="The HTML file to write.")
+@click.option(
+    "-o", "--output", metavar="FILE", required=True, callback=_output, help="The HTML file to write."
+)
 @AT_OPTION
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Top leads shown.")
 @SCORE_OPTION
@@ -953,7 +1070,8 @@ def sandbox(port: int, contacts: int, seed: int, token: str, host: str, rate_lim
     from acsync.sandbox.server import serve_sandbox
 
     account = seed_account(contacts, seed, utcnow())
-    server = serve_sandbox(Sandbox(account, token=token, rate_limit=rate_limit or None), port, host=host)
+    with _listening(host, port, "--port"):
+        server = serve_sandbox(Sandbox(account, token=token, rate_limit=rate_limit or None), port, host=host)
     click.echo(f"ActiveCampaign sandbox: {len(account.contacts)} contacts (seed {seed})")
     click.echo(f"  API URL   {server.url}        (activecampaign.url)")
     click.echo(f"  API token {token}             (ACSYNC_ACTIVECAMPAIGN__API_TOKEN)")

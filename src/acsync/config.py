@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -31,14 +31,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
-from pydantic_settings.sources.utils import parse_env_vars
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from acsync import masking
 from acsync.core import rules as core
 from acsync.core.durations import Duration, parse_duration
 from acsync.core.event import ATTRIBUTES, EVENT_TYPES
@@ -46,22 +41,78 @@ from acsync.errors import ConfigError
 
 ENV_PREFIX = "ACSYNC_"
 DEFAULT_PATH = "acsync.toml"
+SECRETS_DIR_ENV = "ACSYNC_SECRETS_DIR"
+DEFAULT_SECRETS_DIR = "/run/secrets"  # where Docker and Kubernetes mount secrets
 # Environment variables of acsync's own that are not config keys.
-OWN_ENV = {"ACSYNC_CONFIG", "ACSYNC_DB"}
+OWN_ENV = {"ACSYNC_CONFIG", "ACSYNC_DB", SECRETS_DIR_ENV}
+# The secrets: only from the environment or a file in the secrets directory, never the config file.
+SECRET_ENV = ("ACSYNC_ACTIVECAMPAIGN__API_TOKEN", "ACSYNC_WEBHOOK__TOKEN")
 
 # The environment a validation reads: os.environ unless a caller (a test) passes its own.
 _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("acsync_environ", default=None)
 
 
-class _Environment(EnvSettingsSource):
-    def _load_env_vars(self) -> Mapping[str, str | None]:
+class _Environment(PydanticBaseSettingsSource):
+    """``ACSYNC_<SECTION>__<KEY>`` variables as nested data, through public pydantic-settings API.
+
+    A value is JSON only where the key holds a list or a table (``ACSYNC_WEBHOOK__EVENTS='["open"]'``);
+    anything else (a duration, a number, a path) stays text and is validated like the same value in
+    the file, so ``ACSYNC_PUSH__RETRY_AFTER=1s`` means what ``retry_after = "1s"`` does.
+    """
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ reads every variable at once
+
+    def __call__(self) -> dict[str, Any]:
         environ = _ENVIRON.get()
-        return parse_env_vars(
-            os.environ if environ is None else environ,
-            self.case_sensitive,
-            self.env_ignore_empty,
-            self.env_parse_none_str,
+        return environment_data(os.environ if environ is None else environ)
+
+
+def environment_data(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The config data that ``ACSYNC_*`` variables give (names are case-insensitive)."""
+    out: dict[str, Any] = {}
+    for name, value in sorted(environ.items()):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in OWN_ENV:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        if path[0] not in SECTIONS or not all(path):
+            continue  # _unknown_env reports it
+        node = out
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[path[-1]] = _json_if_structured(path, value)
+    return out
+
+
+def _json_if_structured(path: list[str], value: str) -> Any:
+    model: Any = Settings
+    annotation: Any = None
+    for part in path:
+        fields = getattr(model, "model_fields", None)
+        field = fields.get(part) if isinstance(fields, dict) else None
+        if field is None:
+            return value  # an unknown key: pydantic says so, with the allowed ones
+        annotation = field.annotation
+        model = next(
+            (
+                a
+                for a in (annotation, *get_args(annotation))
+                if isinstance(a, type) and issubclass(a, BaseModel)
+            ),
+            None,
         )
+    candidates = (annotation, *get_args(annotation))
+    if any(get_origin(a) in (list, dict, tuple, set) or a in (list, dict) for a in candidates) or model:
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value  # pydantic reports it as the wrong type, with the key
+    return value
 
 
 DurationField = Annotated[Duration, PlainValidator(parse_duration), PlainSerializer(str)]
@@ -196,6 +247,11 @@ class ActiveCampaignConfig(_Section):
     read_timeout: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=20)
 
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _trim_token(cls, value: Any) -> Any:
+        return _trim_secret(value)
+
     @field_validator("url")
     @classmethod
     def _api_url(cls, value: str | None) -> str | None:
@@ -211,6 +267,14 @@ class ActiveCampaignConfig(_Section):
                 "(https; plain http only for the sandbox, on this machine or a compose service)"
             )
         return url
+
+
+def _trim_secret(value: Any) -> Any:
+    """Secrets lose surrounding spaces (a pasted token, a secrets file's newline): acsync uses and
+    masks the same value."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return value.strip() if isinstance(value, str) else value
 
 
 DEFAULT_WEBHOOK_EVENTS = [
@@ -243,6 +307,11 @@ class WebhookConfig(_Section):
     events: list[str] = Field(default_factory=lambda: list(DEFAULT_WEBHOOK_EVENTS), min_length=1)
     sources: list[WebhookSource] = Field(default_factory=lambda: list(WEBHOOK_SOURCES), min_length=1)
     stale_after: float = Field(default=900, gt=0, description="seconds an inbox row may wait")
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _trim_token(cls, value: Any) -> Any:
+        return _trim_secret(value)
 
     @field_validator("public_url")
     @classmethod
@@ -429,9 +498,20 @@ def config_path(explicit: str | None) -> Path:
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read, merge and validate; raise ConfigError listing every problem."""
+    """Read, merge and validate; raise ConfigError listing every problem.
+
+    Precedence: ``ACSYNC_*`` environment variables, then secret files in the secrets directory
+    (``$ACSYNC_SECRETS_DIR``, default ``/run/secrets``), then the file.
+    """
     environ = os.environ if environ is None else environ
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as e:  # e.g. a directory acsync's user cannot enter
+        raise ConfigError(
+            f"cannot read {path}",
+            [f"{e.strerror}: let acsync's user enter {path.parent} and read the file, or pass --config PATH"],
+        ) from None
+    if not found:
         raise ConfigError(
             f"no config file at {path}",
             ["copy config.example.toml to acsync.toml and edit it, or pass --config PATH"],
@@ -440,13 +520,56 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Setting
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML", [str(e)]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read {path}", [str(e)]) from None
-    return validate(data, environ, source=str(path))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"cannot read {path}", [f"not UTF-8 ({e.reason}): save it as UTF-8"]) from None
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read {path}", [f"{e.strerror}: let acsync's user read it, or pass --config PATH"]
+        ) from None
+    secrets, problems = read_secrets(environ)
+    return validate(data, {**secrets, **environ}, source=str(path), problems=problems)
 
 
-def validate(data: dict[str, Any], environ: Mapping[str, str], source: str = "config") -> Settings:
-    problems = _unknown_env(environ) + _reference_problems(data)
+def read_secrets(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The secrets found as files in the secrets directory, each named after its variable
+    (``ACSYNC_ACTIVECAMPAIGN__API_TOKEN``, or the same in lower case); surrounding whitespace
+    (a trailing newline) is dropped. Returns them and the problems met reading them."""
+    given = environ.get(SECRETS_DIR_ENV)
+    directory = Path(given or DEFAULT_SECRETS_DIR)
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    try:
+        exists = directory.is_dir()
+    except OSError as e:
+        return found, [f"{SECRETS_DIR_ENV} = {str(directory)!r}: {e.strerror}: let acsync's user enter it"]
+    if not exists:
+        if given:
+            problems.append(f"{SECRETS_DIR_ENV} = {given!r}: no such directory; unset it or create it")
+        return found, problems
+    for name in SECRET_ENV:
+        for file in (directory / name, directory / name.lower()):
+            try:
+                if not file.is_file():
+                    continue
+                value = file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as e:
+                reason = e.strerror if isinstance(e, OSError) else "not UTF-8"
+                problems.append(f"secret file {file}: {reason}: let acsync's user read it, or set {name}")
+                break
+            if value:
+                found[name] = value
+            break
+    return found, problems
+
+
+def validate(
+    data: dict[str, Any],
+    environ: Mapping[str, str],
+    source: str = "config",
+    problems: list[str] | None = None,
+) -> Settings:
+    masking.register(*(v for k, v in environ.items() if k.upper() in SECRET_ENV))  # never printed
+    problems = [*(problems or []), *_unknown_env(environ), *_reference_problems(data)]
     settings: Settings | None = None
     try:
         settings = _with_env(environ, data)

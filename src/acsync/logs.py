@@ -12,19 +12,19 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from acsync import masking
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-MASK = "***"
+MASK = masking.MASK
 
 
 class _Masking(logging.Formatter):
     def __init__(self, secrets: Iterable[str], fmt: str | None = None) -> None:
         super().__init__(fmt)
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        masking.register(*secrets)
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return masking.mask(text)  # every secret acsync knows, in all its forms (acsync.masking)
 
 
 class JsonFormatter(_Masking):

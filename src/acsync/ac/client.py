@@ -20,6 +20,7 @@ from typing import Any
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from acsync import masking
 from acsync.ac.classify import Forbidden, classify
 from acsync.ac.errors import AcFatalError, AcRetriableError
 from acsync.ac.ratelimit import TokenBucket, bucket_path, shared_bucket
@@ -59,6 +60,7 @@ class AcClient:
         bulk_limiter: TokenBucket | None = None,
     ) -> None:
         self.root = api_root(url)
+        masking.register(token)  # AC may echo it in an error body: no message may print it
         self.session = session or requests.Session()
         self.session.headers.update({"Api-Token": token, "Accept": "application/json"})
         self.timeouts = (connect_timeout, read_timeout)

@@ -12,13 +12,14 @@ Every error carries the method, the path and the status; never the API token.
 
 from __future__ import annotations
 
+from acsync import masking
 from acsync.errors import AcsyncError
 
 
 class AcError(AcsyncError):
     def __init__(self, message: str, *, method: str = "", path: str = "", status: int | None = None) -> None:
         where = f" ({method} {path}{f' → {status}' if status is not None else ''})" if method else ""
-        super().__init__(f"{message}{where}")
+        super().__init__(masking.mask(f"{message}{where}"))  # AC's words may echo the token
         self.method = method
         self.path = path
         self.status = status

@@ -11,7 +11,10 @@ import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
+
+from acsync.store.db import connect_readonly
 
 
 def summed(
@@ -32,7 +35,7 @@ def summed(
     ranges = [(lo + k * step, min(hi, lo + (k + 1) * step - 1)) for k in range(parts)]
 
     def one(bounds: tuple[int, int]) -> Sequence[Any]:
-        part = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        part = connect_readonly(Path(path))
         try:
             part.execute("PRAGMA busy_timeout = 30000")
             return tuple(part.execute(sql, {**params, "lo": bounds[0], "hi": bounds[1]}).fetchone())

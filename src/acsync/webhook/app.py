@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from acsync.clock import utcnow
 from acsync.core.timefmt import from_iso, iso
+from acsync.errors import StoreError
 from acsync.store import Store
 from acsync.webhook.metrics import WebhookMetrics
 
@@ -120,7 +121,7 @@ class WebhookApp:
                 "INSERT INTO inbox (received_at, content_type, body) VALUES (?, ?, ?)",
                 [iso(self.clock()), content_type[:200], body],
             )
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError, OSError):  # unusable or unreachable: AC may try again later
             return self._reject(503, "storage", [("Retry-After", "5")])
         return 200, b"ok\n", [("Content-Type", "text/plain")]
 
@@ -134,7 +135,7 @@ class WebhookApp:
                 "SELECT count(*), min(received_at) FROM inbox WHERE status = 'new'"
             ).fetchone()
             last = conn.execute("SELECT value FROM meta WHERE key = 'last_job_ok_at'").fetchone()
-        except sqlite3.Error as e:
+        except (sqlite3.Error, StoreError, OSError) as e:
             report["database"] = f"unreachable: {type(e).__name__}"
             healthy = False
         else:

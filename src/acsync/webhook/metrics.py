@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from acsync.errors import AcsyncError
+
 
 class _InboxCollector(Collector):
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
@@ -28,7 +30,7 @@ class _InboxCollector(Collector):
                 "SELECT coalesce(type, ''), status, count(*) FROM inbox GROUP BY 1, 2"
             ):
                 by_type.add_metric([type_, status], n)
-        except sqlite3.Error:
+        except (sqlite3.Error, AcsyncError, OSError):
             return  # /healthz reports the database; a scrape still gets the counters
         yield backlog
         yield by_type
