@@ -25,7 +25,7 @@ from acsync.jobs.pull import backfill, sync
 from acsync.jobs.push import push
 from acsync.jobs.score import score
 from acsync.jobs.setup import setup
-from acsync.sandbox.state import order_record, tracking_record
+from acsync.sandbox.state import tracking_record
 from acsync.sandbox.webhooks import FORM, webhook_bodies
 from acsync.store import Store
 from acsync.store.outbox import retry_dead
@@ -66,8 +66,7 @@ class Pipeline(RuleBasedStateMachine):
                 )
                 acct.tracking_logs.setdefault(contact, []).append(log)
             elif what == "order":
-                oid = acct.next_id("order")
-                acct.orders[oid] = order_record(oid, acct.contacts[contact], 4900, acct.now)
+                acct.add_order(acct.contacts[contact]["email"], 4900, acct.now)
             else:
                 tag = acct.tag_named("Webinar attendee") or acct.create_tag("Webinar attendee")
                 acct.add_tag_to(contact, int(tag["id"]))

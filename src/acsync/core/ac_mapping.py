@@ -10,9 +10,18 @@ polling (webhooks add the rest as it happens):
 | a hit on any other campaign link | ``click`` (campaign, url) |
 | a trackingLog of type ``__pagevisit`` (``contacts/{id}/trackingLogs``) | ``site_visit`` (url) |
 | any other trackingLog (AC event tracking) | ``event`` (name = the event's name) |
-| an ecomOrder | ``order`` (name = the order's id, value = total in currency units) |
+| an ecomOrder completed or recovered (``state`` 1, 3) | ``order`` (name ``ac-order-<id>``, value) |
+| an ecomOrder abandoned (``state`` 2) | ``cart_abandoned`` (the same name and value) |
+| an ecomOrder pending or awaiting payment (0, 4) | nothing yet: an ``order`` once it completes |
 | a contactTag (``contactTags``) | ``tag_added`` (tag name) |
-| a contactList (a contact's lists, sideloaded) | ``subscribe`` (list); ``form_submit`` (form) via a form |
+| a contactList (``contactLists``) | ``subscribe`` (list), ``form_submit`` (form), ``unsubscribe`` |
+
+The value of an order is its ``totalPrice`` in currency units (AC sends cents). An ecomOrder
+names no contact: its ``customerid`` is an *ecomCustomer* id, and "a customer is
+related to a contact by the email address" (AC's reference). Order events therefore carry the
+order's e-mail only; the store resolves it to the contact with that e-mail (and learns the AC
+id from the contacts pull or, at push time, from AC). The identity of an order event is the
+order id, so an order pulled while pending and again once completed is one ``order``.
 """
 
 from __future__ import annotations
@@ -20,11 +29,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from acsync.core.ac_values import ac_time, as_id, as_int
+from acsync.core.ac_values import ac_time, as_id, as_int, as_number
 from acsync.core.event import Event, build_event
 
 PAGE_VISIT = "__pagevisit"
 OPEN_LINK = "open"
+# ecomOrder ``state`` (AC's reference): 0 pending, 1 completed, 2 abandoned, 3 recovered,
+# 4 waiting (checked out, payment not yet completed).
+ORDER_DONE = frozenset({1, 3})
+ORDER_ABANDONED = 2
+ORDER_OPEN = frozenset({0, 4})
 
 
 class ContactRecord(NamedTuple):
@@ -33,13 +47,16 @@ class ContactRecord(NamedTuple):
     created_at: datetime | None
 
 
+def email_of(value: Any) -> str | None:
+    """An e-mail as acsync stores it (trimmed, lower-cased), or None for anything else."""
+    return value.strip().lower() if isinstance(value, str) and "@" in value else None
+
+
 def contact_record(c: dict[str, Any]) -> ContactRecord | None:
     ac_id = as_id(c.get("id"))
     if ac_id is None:
         return None
-    email = c.get("email")
-    email = email.strip().lower() if isinstance(email, str) and "@" in email else None
-    return ContactRecord(ac_id, email, ac_time(c.get("cdate")))
+    return ContactRecord(ac_id, email_of(c.get("email")), ac_time(c.get("cdate")))
 
 
 def _event(type_: str, contact: str | None, at: datetime | None, **attrs: str | None) -> Event | None:
@@ -70,15 +87,36 @@ def tracking_log(log: dict[str, Any]) -> Event | None:
     return _event("event", contact, at, name=kind)
 
 
+def order_state(o: dict[str, Any]) -> int | None:
+    """The order's ``state`` (an integer in AC's list answer, a string in its single answer);
+    None when the record has none."""
+    state = as_int(o.get("state"), -1)
+    return None if state < 0 else state
+
+
 def order(o: dict[str, Any]) -> Event | None:
-    """An ecomOrder; ``totalPrice`` is in cents (an integer, or a string on older records)."""
-    contact = as_id(o.get("contact") or o.get("customerid"))
-    at = ac_time(o.get("externalCreatedDate")) or ac_time(o.get("createdDate"))
-    oid = as_id(o.get("id"))
-    event = _event("order", contact, at, name=oid and f"ac-order-{oid}")
-    if event is None:
+    """An ecomOrder as an ``order`` (completed, recovered) or ``cart_abandoned`` event of the
+    contact with the order's e-mail; pending and waiting orders give nothing yet. A record
+    without ``state`` (older Deep Data records) is read as completed. ``totalPrice`` is in
+    cents: an integer in AC's list answer, a string in its single-order answer."""
+    email, oid = email_of(o.get("email")), as_id(o.get("id"))
+    state = order_state(o)
+    if state is None or state in ORDER_DONE:
+        type_, at = "order", ac_time(o.get("externalCreatedDate")) or ac_time(o.get("createdDate"))
+    elif state == ORDER_ABANDONED:
+        type_ = "cart_abandoned"
+        at = (
+            ac_time(o.get("abandonedDate"))
+            or ac_time(o.get("externalCreatedDate"))
+            or ac_time(o.get("createdDate"))
+        )
+    else:
         return None
-    return event._replace(value=as_int(o.get("totalPrice")) / 100)
+    if email is None or at is None or oid is None:
+        return None
+    event = build_event(type_, at, None, email, {"name": f"ac-order-{oid}"})
+    cents = as_number(o.get("totalPrice"))
+    return event._replace(value=None if cents is None else cents / 100)
 
 
 def contact_tag(ct: dict[str, Any], tag_names: dict[str, str]) -> Event | None:
@@ -89,13 +127,23 @@ def contact_tag(ct: dict[str, Any], tag_names: dict[str, str]) -> Event | None:
     return _event("tag_added", as_id(ct.get("contact")), ac_time(ct.get("cdate")), tag=name)
 
 
+# contactList ``status``: 0 unconfirmed, 1 active, 2 unsubscribed, 3 bounced. Every status but
+# 0 means the contact subscribed at ``sdate``; 2 also means it left at ``udate``.
+LIST_SUBSCRIBED = frozenset({"1", "2", "3"})
+LIST_UNSUBSCRIBED = "2"
+
+
 def contact_list(cl: dict[str, Any]) -> list[Event]:
-    """A subscription (status 1) and, when it came through a form, the form submission."""
-    contact, at = as_id(cl.get("contact")), ac_time(cl.get("sdate"))
-    if as_id(cl.get("status")) != "1":
+    """A list membership: the subscription at ``sdate`` (and, when it came through a form, the
+    form submission), and for an unsubscribed one the unsubscription at ``udate``."""
+    contact, at, lst = as_id(cl.get("contact")), ac_time(cl.get("sdate")), as_id(cl.get("list"))
+    status = as_id(cl.get("status"))
+    if status not in LIST_SUBSCRIBED:
         return []
-    out = [_event("subscribe", contact, at, list=as_id(cl.get("list")))]
+    out = [_event("subscribe", contact, at, list=lst)]
     form = as_id(cl.get("form"))
     if form and form != "0":
-        out.append(_event("form_submit", contact, at, form=form))
+        out.append(_event("form_submit", contact, at, form=form, list=lst))
+    if status == LIST_UNSUBSCRIBED:
+        out.append(_event("unsubscribe", contact, ac_time(cl.get("udate")), list=lst))
     return [e for e in out if e is not None]

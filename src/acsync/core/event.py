@@ -23,6 +23,7 @@ EVENT_TYPES = frozenset(
         "event",
         "form_submit",
         "order",
+        "cart_abandoned",
         "tag_added",
         "tag_removed",
         "reply",

@@ -27,12 +27,13 @@ from acsync.core import ac_mapping
 from acsync.core.ac_values import ac_time, as_id
 from acsync.core.event import Event
 from acsync.core.timefmt import iso
+from acsync.jobs import pull_lists
 from acsync.progress import Reporter, Silent
 from acsync.store import Store
 from acsync.store.contacts import Contacts
 from acsync.store.events import DUPLICATE, NEW, insert_event, mark_dirty
 
-PHASES = ("contacts", "campaigns", "tracking", "orders", "tags")
+PHASES = ("contacts", "campaigns", "tracking", "orders", "tags", "lists")
 PREFETCH = 2  # trackingLogs requests in flight while a page is written
 SYNC_OVERLAP = timedelta(minutes=10)
 RECENT_CAMPAIGNS = timedelta(days=30)  # opens and clicks trickle in for weeks
@@ -136,6 +137,7 @@ def backfill(
         "tracking": _tracking,
         "orders": _orders,
         "tags": _tags,
+        "lists": pull_lists.backfill_lists,  # list sign-ups and form submissions
     }
     for name in PHASES[PHASES.index(phase) :]:
         steps[name](p, progress)
@@ -281,6 +283,7 @@ def sync(store: Store, client: AcClient, now: datetime, *, progress: Reporter | 
     _tracking(p, progress, changed, "sync:tracking")
     orders = [o for page in client.ecom_order_pages() for o in page]
     p.save(ac_mapping.order(o) for o in orders)
+    pull_lists.sync_lists(p, progress)
     with store.write():
         p._set_cursor("sync:updated_after", iso(now))
     progress.close()

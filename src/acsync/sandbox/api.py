@@ -16,6 +16,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
+from acsync.sandbox import shapes
 from acsync.sandbox.state import Account, Batch, ac_time
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -190,7 +191,11 @@ def contact_put(acct: Account, req: Request) -> Answer:
         if isinstance(data.get(key), str):
             c[key] = data[key]
     acct.touch(int(cid))
-    return 200, {"fieldValues": list(acct.field_values.get(int(cid), {}).values()), "contact": c}
+    values = [  # AC's PUT answer carries field values without created_by/updated_by
+        {k: v for k, v in fv.items() if k not in ("created_by", "updated_by")}
+        for fv in acct.field_values.get(int(cid), {}).values()
+    ]
+    return 200, {"fieldValues": values, "contact": c}
 
 
 def contact_tracking_logs(acct: Account, req: Request) -> Answer:
@@ -219,14 +224,14 @@ def contact_field_values(acct: Account, req: Request) -> Answer:
 
 # --- campaigns --------------------------------------------------------------------------------------
 def campaigns_list(acct: Account, req: Request) -> Answer:
-    return page(req, list(acct.campaigns.values()), "campaigns")
+    return page(req, [shapes.campaign(c) for c in acct.campaigns.values()], "campaigns")
 
 
 def campaign_links(acct: Account, req: Request) -> Answer:
     (camp,) = req.args
     if not camp.isdigit() or int(camp) not in acct.campaigns:
         return not_found_message("Campaign", camp)
-    return 200, {"links": [link for link in acct.links.values() if link["campaignid"] == camp]}
+    return 200, {"links": [shapes.link(link) for link in acct.links.values() if link["campaignid"] == camp]}
 
 
 def link_data(acct: Account, req: Request) -> Answer:
@@ -236,8 +241,124 @@ def link_data(acct: Account, req: Request) -> Answer:
     return page(req, acct.link_data[int(link)], "linkData")
 
 
+# --- e-commerce (Deep Data) and list memberships ----------------------------------------------
+# AC's list and single-order answers differ in keys and types (acdocs3_GET_ecomOrders_200.txt,
+# acdocs3_GET_ecomOrder_200_single.json): the list has integers and ``orderProducts``; the
+# single order has strings, ``orderNumber``, ``abandonedDate`` and the external dates.
+_ORDER_LIST_KEYS = [
+    "externalid",
+    "source",
+    "email",
+    "currency",
+    "connectionid",
+    "customerid",
+    "orderUrl",
+    "shippingMethod",
+    "totalPrice",
+    "shippingAmount",
+    "taxAmount",
+    "discountAmount",
+    "externalCreatedDate",
+    "totalProducts",
+    "createdDate",
+    "updatedDate",
+    "state",
+    "connection",
+    "orderProducts",
+    "customer",
+    "orderDate",
+    "tstamp",
+    "links",
+    "id",
+]
+_ORDER_SINGLE_KEYS = [
+    "customerid",
+    "connectionid",
+    "state",
+    "source",
+    "externalid",
+    "externalcheckoutid",
+    "orderNumber",
+    "email",
+    "totalPrice",
+    "discountAmount",
+    "shippingAmount",
+    "taxAmount",
+    "totalProducts",
+    "currency",
+    "shippingMethod",
+    "orderUrl",
+    "externalCreatedDate",
+    "externalUpdatedDate",
+    "abandonedDate",
+    "createdDate",
+    "updatedDate",
+    "orderDate",
+    "tstamp",
+    "links",
+    "id",
+    "connection",
+    "customer",
+]
+_ORDER_SINGLE_STRINGS = frozenset(
+    {"state", "totalPrice", "discountAmount", "shippingAmount", "taxAmount", "totalProducts"}
+)
+_ORDER_FILTERS = {"filters[email]": "email", "filters[state]": "state", "filters[customerid]": "customerid"}
+
+
 def ecom_orders(acct: Account, req: Request) -> Answer:
-    return page(req, list(acct.orders.values()), "ecomOrders")
+    items = list(acct.orders.values())
+    for param, key in _ORDER_FILTERS.items():
+        if param in req.query:
+            want = req.query[param].lower()
+            items = [o for o in items if str(o[key]).lower() == want]
+    items = [{k: o[k] for k in _ORDER_LIST_KEYS} for o in items]
+    return page(req, items, "ecomOrders")
+
+
+def ecom_order_get(acct: Account, req: Request) -> Answer:
+    (oid,) = req.args
+    o = acct.orders.get(int(oid))
+    if o is None:
+        return not_found_message("EcomOrder", oid)
+    return 200, {
+        "ecomOrder": {k: str(o[k]) if k in _ORDER_SINGLE_STRINGS else o[k] for k in _ORDER_SINGLE_KEYS}
+    }
+
+
+def ecom_customers(acct: Account, req: Request) -> Answer:
+    items = list(acct.customers.values())
+    if "filters[email]" in req.query:
+        items = [c for c in items if c["email"].lower() == req.query["filters[email]"].lower()]
+    return page(req, items, "ecomCustomers")
+
+
+def ecom_customer_get(acct: Account, req: Request) -> Answer:
+    (cust,) = req.args
+    c = acct.customers.get(int(cust))
+    if c is None:
+        return not_found_message("EcomCustomer", cust)
+    single = {k: v for k, v in c.items() if k not in ("links", "id", "connection")}
+    return 200, {
+        "ecomCustomer": {
+            **single,
+            "acceptsMarketing": "0",
+            **{k: c[k] for k in ("links", "id", "connection")},
+        }
+    }
+
+
+def contact_lists_list(acct: Account, req: Request) -> Answer:
+    """Every list membership of the account, in id order (the memberships of deleted contacts
+    stay: AC keeps list history)."""
+    return page(req, acct.contact_lists, "contactLists")
+
+
+def contact_contact_lists(acct: Account, req: Request) -> Answer:
+    (cid,) = req.args
+    if _live(acct, cid) is None:
+        return not_found_message("Subscriber", cid)
+    return 200, {"contactLists": [cl for cl in acct.contact_lists if cl["contact"] == cid]}
 
 
 # --- tags -------------------------------------------------------------------------------------------
@@ -322,9 +443,15 @@ def fields_post(acct: Account, req: Request) -> Answer:
         return unprocessable("Missing attribute", "/data/attributes/title")
     title = str(data["title"])
     if any(f["title"].lower() == title.lower() for f in acct.fields.values()):
-        return unprocessable(
-            "There is already a field with this title", "/data/attributes/title", "duplicate"
-        )
+        return 422, {  # AC's answer: a detail, and no source pointer
+            "errors": [
+                {
+                    "title": "There is already a field with this title",
+                    "detail": f"There is already a field named '{title}' -- choose another name",
+                    "code": "duplicate",
+                }
+            ]
+        }
     return 201, {
         "field": acct.create_field(title, str(data.get("type") or "text"), str(data.get("descript") or ""))
     }
@@ -335,10 +462,9 @@ def field_rels_post(acct: Account, req: Request) -> Answer:
     data = body.get("fieldRel") if isinstance(body, dict) else None
     if not isinstance(data, dict) or str(data.get("field", "")) not in {str(k) for k in acct.fields}:
         return unprocessable("Missing attribute", "/data/attributes/field")
-    rel = {
-        "field": str(data["field"]),
-        "relid": str(data.get("relid", 0)),
-        "dorder": "0",
+    rel = {  # AC answers field and relid as integers
+        "relid": int(data.get("relid", 0)),
+        "field": int(data["field"]),
         "cdate": ac_time(acct.now),
         "links": [],
         "id": str(acct.next_id("fieldRel")),
@@ -473,7 +599,10 @@ def users_me(acct: Account, req: Request) -> Answer:
             "email": "admin@example.com",
             "phone": "",
             "signature": None,
-            "links": {},
+            "links": {
+                name: f"https://sandbox/api/3/users/1/{name}"
+                for name in ("lists", "userGroup", "dealGroupTotals", "dealGroupUsers", "configs")
+            },
             "id": "1",
         }
     }
@@ -492,6 +621,11 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", r"campaigns/(\d+)/links", campaign_links),
     ("GET", r"links/(\d+)/linkData", link_data),
     ("GET", r"ecomOrders", ecom_orders),
+    ("GET", r"ecomOrders/(\d+)", ecom_order_get),
+    ("GET", r"ecomCustomers", ecom_customers),
+    ("GET", r"ecomCustomers/(\d+)", ecom_customer_get),
+    ("GET", r"contactLists", contact_lists_list),
+    ("GET", r"contacts/(\d+)/contactLists", contact_contact_lists),
     ("GET", r"contactTags", contact_tags_list),
     ("POST", r"contactTags", contact_tags_post),
     ("DELETE", r"contactTags/(\d+)", contact_tags_delete),

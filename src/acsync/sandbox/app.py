@@ -257,12 +257,13 @@ class Sandbox:
         try:
             spec = json.loads(body or b"{}")
             url, count, seed = str(spec["url"]), int(spec.get("count", 10)), int(spec.get("seed", 0))
+            naive = float(spec.get("naive_share", 0.0))
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            return _json(400, {"message": f"expected {{url, count?, seed?}}: {e}"})
+            return _json(400, {"message": f"expected {{url, count?, seed?, naive_share?}}: {e}"})
         if not 1 <= count <= 10_000:
             return _json(400, {"message": "count is between 1 and 10000"})
         with self.account.lock:
-            bodies = webhook_bodies(self.account, count, seed)
+            bodies = webhook_bodies(self.account, count, seed, naive_share=naive)
         try:
             statuses = post_webhooks(url, bodies)
         except requests.RequestException as e:
@@ -284,6 +285,8 @@ class Sandbox:
                     len(acct.tracking_logs.get(c, [])) for c in sorted(acct.contacts)
                 ],
                 "orders": len(acct.orders),
+                "customers": len(acct.customers),
+                "contact_lists": len(acct.contact_lists),
                 "tags": len(acct.tags),
                 "contact_tags": len(acct.contact_tags),
             }

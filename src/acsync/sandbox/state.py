@@ -31,6 +31,11 @@ def ac_time(t: datetime) -> str:
     return t.astimezone(OFFSET).isoformat(timespec="seconds")
 
 
+def local_stamp(t: datetime) -> str:
+    """``2021-06-30 04:12:14``: AC's ``created_timestamp`` form, in the account's time zone."""
+    return t.astimezone(OFFSET).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def utc_stamp(t: datetime) -> str:
     """``2026-03-01 09:30:00``: AC's ``*_utc_timestamp`` form."""
     return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -64,6 +69,8 @@ class Account:
     link_data: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # link → hits
     tracking_logs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # contact → logs
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)  # ecomCustomers, own ids
+    forms: dict[int, dict[str, Any]] = field(default_factory=dict)
     webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
     batches: dict[str, Batch] = field(default_factory=dict)
     waiting: list[Batch] = field(default_factory=list)  # queued imports, oldest first
@@ -126,14 +133,15 @@ class Account:
         self.touch(cid, at)
         return ct
 
-    def subscribe(self, cid: int, list_id: int, at: datetime) -> dict[str, Any]:
+    def subscribe(self, cid: int, list_id: int, at: datetime, form: int | None = None) -> dict[str, Any]:
+        """A list membership as AC keeps it; ``form`` is the form it came through, if any."""
         clid = len(self.contact_lists) + 1
         c = self.contacts[cid]
         base = f"https://sandbox/api/3/contactLists/{clid}"
         rec = {
             "contact": str(cid),
             "list": str(list_id),
-            "form": None,
+            "form": None if form is None else str(form),
             "seriesid": "0",
             "sdate": ac_time(at),
             "udate": None,
@@ -150,6 +158,10 @@ class Account:
             "autosyncLog": None,
             "ip4_last": "0",
             "ip4Unsub": "0",
+            "created_timestamp": local_stamp(at),
+            "updated_timestamp": local_stamp(at),
+            "created_by": None,
+            "updated_by": None,
             "unsubscribeAutomation": None,
             "links": {
                 name: f"{base}/{name}"
@@ -169,6 +181,47 @@ class Account:
         }
         self.contact_lists.append(rec)
         return rec
+
+    def unsubscribe(self, clid: int, at: datetime) -> None:
+        rec = self.contact_lists[clid - 1]
+        rec.update(status="2", udate=ac_time(at), updated_timestamp=local_stamp(at))
+
+    def customer_for(self, email: str, at: datetime) -> dict[str, Any]:
+        """The shop's ecomCustomer for an e-mail: its own id, related to a contact only by the
+        e-mail address (AC's reference)."""
+        known = next((c for c in self.customers.values() if c["email"].lower() == email.lower()), None)
+        if known is not None:
+            return known
+        rec = customer_record(self.next_id("ecomCustomer"), email, at)
+        self.customers[int(rec["id"])] = rec
+        return rec
+
+    def add_order(
+        self, email: str, cents: int, at: datetime, state: int = 1, updated: datetime | None = None
+    ) -> dict[str, Any]:
+        """An ecomOrder of the shop's customer with this e-mail (the contact may be gone)."""
+        customer = self.customer_for(email, at)
+        oid = self.next_id("order")
+        rec = order_record(oid, customer, email, cents, at, state, updated)
+        self.orders[oid] = rec
+        if state in (1, 3):
+            orders = [
+                o for o in self.orders.values() if o["customerid"] == customer["id"] and o["state"] in (1, 3)
+            ]
+            revenue = sum(o["totalPrice"] for o in orders)
+            customer.update(
+                totalRevenue=str(revenue),
+                totalOrders=str(len(orders)),
+                totalProducts=str(len(orders)),
+                avgRevenuePerOrder=str(revenue // len(orders)),
+                tstamp=ac_time(updated or at),
+            )
+        return rec
+
+    def set_order_state(self, oid: int, state: int, at: datetime) -> None:
+        """The shop moves an order on (a pending order completes, a cart is recovered)."""
+        rec = self.orders[oid]
+        rec.update(state=state, updatedDate=ac_time(at), externalUpdatedDate=ac_time(at), tstamp=ac_time(at))
 
     def tag_named(self, name: str) -> dict[str, Any] | None:
         return next((t for t in self.tags.values() if t["tag"] == name), None)
@@ -309,9 +362,11 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
     rng = random.Random(seed)
     acct = Account(now=now)
     start = now - timedelta(days=365)
-    for lid, name in ((1, "Newsletter"), (2, "Customers")):
+    for lid, name in ((1, "Newsletter"), (2, "Customers"), (3, "Enquiries")):
         acct.lists[lid] = {"id": str(lid), "name": name, "stringid": name.lower(), "cdate": ac_time(start)}
         acct._ids["list"] = lid
+    for fid, name, lid in ((1, "Newsletter sign-up", 1), (2, "Contact us", 3)):
+        acct.forms[fid] = {"id": str(fid), "name": name, "list": str(lid), "cdate": ac_time(start)}
     acct.create_field("Company", "text")
     for name in ("Customer", "Webinar attendee", "Imported"):
         acct.create_tag(name)
@@ -393,15 +448,41 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
         logs.sort(key=lambda r: r["tstamp"])
         if persona != "quiet" and rng.random() < 0.15:
             bought = created + timedelta(seconds=rng.randrange(active))
-            oid = acct.next_id("order")
-            acct.orders[oid] = order_record(oid, acct.contacts[cid], rng.randrange(1900, 49900), bought)
+            acct.add_order(acct.contacts[cid]["email"], rng.randrange(1900, 49900), bought)
             acct.add_tag_to(cid, int(customer["id"]), bought)
             acct.subscribe(cid, 2, bought)
         if logs:
             latest = max(datetime.fromisoformat(log["tstamp"]) for log in logs)
             if datetime.fromisoformat(acct.contacts[cid]["udate"]) < latest:
                 acct.touch(cid, latest)
+    _seed_forms_and_carts(acct, people, random.Random(seed * 7919 + 13))
     return acct
+
+
+def _seed_forms_and_carts(
+    acct: Account, people: list[tuple[int, datetime, datetime, str]], rng: random.Random
+) -> None:
+    """Sign-ups through forms, contact-form enquiries, unsubscriptions and shop orders in every
+    state AC knows (drawn from their own generator, so the rest of the account stays put)."""
+    now = acct.now
+    for cid, created, stop, persona in people:
+        newsletter = next(cl for cl in acct.contact_lists if cl["contact"] == str(cid) and cl["list"] == "1")
+        if rng.random() < 0.4:
+            newsletter["form"] = "1"  # signed up through the newsletter form
+        active = max(1, int((stop - created).total_seconds()))
+        if persona != "quiet" and rng.random() < 0.12:
+            acct.subscribe(cid, 3, created + timedelta(seconds=rng.randrange(active)), form=2)
+        if persona == "quiet" and rng.random() < 0.2:
+            acct.unsubscribe(int(newsletter["id"]), stop)
+        if persona == "quiet" or rng.random() >= 0.12:
+            continue
+        email = acct.contacts[cid]["email"]
+        if rng.random() < 0.2:
+            email = email.upper()  # shops send the e-mail as typed
+        at = created + timedelta(seconds=rng.randrange(active))
+        state = rng.choices([2, 3, 0, 4], [6, 2, 1, 1])[0]  # abandoned, recovered, pending, waiting
+        later = min(now, at + timedelta(hours=rng.randrange(1, 72)))
+        acct.add_order(email, rng.randrange(1900, 49900), at, state, later if state == 3 else None)
 
 
 def campaign_record(camp_id: int, name: str, sent: datetime) -> dict[str, Any]:
@@ -478,27 +559,69 @@ def tracking_record(log_id: int, cid: int, type_: str, value: str, at: datetime)
     }
 
 
-def order_record(oid: int, contact: dict[str, Any], cents: int, at: datetime) -> dict[str, Any]:
+def customer_record(cust_id: int, email: str, at: datetime) -> dict[str, Any]:
+    return {
+        "connectionid": "1",
+        "externalid": f"C-{cust_id:05d}",
+        "email": email,
+        "totalRevenue": "0",
+        "totalOrders": "0",
+        "totalProducts": "0",
+        "avgRevenuePerOrder": "0",
+        "avgProductCategory": "",
+        "tstamp": ac_time(at),
+        "links": {
+            "connection": f"/api/3/ecomCustomers/{cust_id}/connection",
+            "orders": f"/api/3/ecomCustomers/{cust_id}/orders",
+        },
+        "id": str(cust_id),
+        "connection": "1",
+    }
+
+
+def order_record(
+    oid: int,
+    customer: dict[str, Any],
+    email: str,
+    cents: int,
+    at: datetime,
+    state: int = 1,
+    updated: datetime | None = None,
+) -> dict[str, Any]:
+    """An ecomOrder with every key of AC's list and single answers (``api`` picks each shape):
+    no contact, ``customerid`` the ecomCustomer's id, ``state`` and ``totalPrice`` integers."""
+    base = f"https://sandbox/api/3/ecomOrders/{oid}"
+    changed = ac_time(updated or at)
     return {
         "externalid": f"ORD-{oid:05d}",
         "source": "1",
-        "email": contact["email"],
+        "email": email,
         "currency": "EUR",
         "connectionid": "1",
-        "customerid": contact["id"],
+        "customerid": customer["id"],
         "orderUrl": f"https://shop.example.com/orders/{oid}",
-        "externalCreatedDate": ac_time(at),
-        "externalUpdatedDate": ac_time(at),
         "shippingMethod": "",
-        "totalPrice": cents,  # an integer, in cents (one of the newer endpoints)
+        "totalPrice": cents,
         "shippingAmount": 0,
         "taxAmount": 0,
         "discountAmount": 0,
+        "externalCreatedDate": ac_time(at),
+        "externalUpdatedDate": changed,
+        "externalcheckoutid": f"CHK-{oid:05d}" if state in (2, 3) else None,
+        "abandonedDate": ac_time(at + timedelta(hours=1)) if state in (2, 3) else None,
         "orderNumber": f"{oid}",
-        "orderDate": ac_time(at),
-        "state": "1",
+        "totalProducts": 1,
         "createdDate": ac_time(at),
-        "updatedDate": ac_time(at),
+        "updatedDate": changed,
+        "state": state,
+        "connection": "1",
+        "orderProducts": [str(oid)],
+        "customer": customer["id"],
+        "orderDate": ac_time(at),
+        "tstamp": changed,
+        "links": {
+            name: f"{base}/{name}"
+            for name in ("connection", "customer", "orderProducts", "orderDiscounts", "orderActivities")
+        },
         "id": str(oid),
-        "contact": contact["id"],
     }
