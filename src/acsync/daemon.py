@@ -194,7 +194,7 @@ class Daemon:
         return _plain(report) if report.evaluated else {}
 
     def push(self) -> dict[str, Any]:
-        from acsync.jobs.push import SetupNeeded, push
+        from acsync.jobs.push import PushBusy, SetupNeeded, push
 
         try:
             report = push(
@@ -205,6 +205,9 @@ class Daemon:
                 sleep=self._sleep,
                 progress=self.progress,
             )
+        except PushBusy as e:  # `acsync push` or another daemon on this database: its turn now
+            log.info("not pushing: %s", e, extra={"job": "push"})
+            return {}
         except SetupNeeded as e:  # not a failure to log every minute: a step the user has not taken
             if not self._told_setup:
                 log.warning("not pushing: %s (%s)", e, "; ".join(e.problems), extra={"job": "push"})

@@ -318,6 +318,29 @@ class AcClient:
         """``{"status": waiting|claimed|active|completed|failed|interrupted|false, "success", "failure"}``."""
         return dict(self.request("GET", "import/info", params={"batchId": batch_id}))
 
+    def import_overview(self) -> dict[str, Any]:
+        """``{"outstanding": [{forDate, batches, contacts}], "recentlyCompleted": […]}``: the
+        account's imports still queued or running, per day (no batch ids)."""
+        return dict(self.request("GET", "import/bulk_import"))
+
+    def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The contacts among ``ids`` that AC still holds (deleted ones are left out), ≤ 100 at a
+        time: ``GET /contacts?ids[]=1&ids[]=2`` (AC's form: the parameter repeated)."""
+        if not 1 <= len(ids) <= PAGE:
+            raise ValueError(f"between 1 and {PAGE} contact ids at a time")
+        params = {"ids[]": list(ids), "limit": PAGE}
+        return _items(
+            self.request("GET", "contacts", params=params, endpoint="contacts?ids"), "contacts", "contacts"
+        )
+
+    def contact_field_values(self, contact_id: str) -> list[dict[str, Any]]:
+        path = f"contacts/{contact_id}/fieldValues"
+        return _items(self.request("GET", path, endpoint="contacts/{id}/fieldValues"), "fieldValues", path)
+
+    def delete_contact(self, contact_id: str) -> None:
+        """Delete a contact (one a bulk import created by mistake); AcNotFound when already gone."""
+        self.request("DELETE", f"contacts/{contact_id}", endpoint="contacts/{id}")
+
     def webhooks(self) -> list[dict[str, Any]]:
         return [w for page in self.offset_pages("webhooks", "webhooks") for w in page]
 

@@ -295,7 +295,7 @@ class Sandbox:
     # --- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        query = _query(environ.get("QUERY_STRING", ""))
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -328,6 +328,14 @@ class Sandbox:
         return s
 
 
+def _query(text: str) -> dict[str, str]:
+    """The query as a dict; a repeated ``name[]`` (AC's list form, ``ids[]=1&ids[]=2``) joined by commas."""
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key.endswith("[]") and key in query else value
+    return query
+
+
 class _Adapter(BaseAdapter):
     def __init__(self, sandbox: Sandbox) -> None:
         super().__init__()
@@ -343,7 +351,7 @@ class _Adapter(BaseAdapter):
         proxies: Any = None,
     ) -> requests.Response:
         url = urlsplit(request.url or "")
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        query = _query(url.query)
         headers = {k.lower(): v for k, v in request.headers.items()}
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
         answer = self.sandbox.handle(request.method or "GET", url.path, query, headers, body)
