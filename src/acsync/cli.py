@@ -591,11 +591,11 @@ def push(obj: Context, dry_run: bool, fmt: str, quiet: bool) -> None:
 
 
 def _push_if_set_up(obj: Context, store: Store, quiet: bool) -> None:
-    from acsync.jobs.push import SetupNeeded
+    from acsync.jobs.push import PushBusy, SetupNeeded
 
     try:
         _push_now(obj, store, quiet)
-    except SetupNeeded as e:
+    except (SetupNeeded, PushBusy) as e:
         click.secho(f"not pushed: {e}", fg="yellow", err=True)
 
 
@@ -620,10 +620,17 @@ def _push_now(obj: Context, store: Store, quiet: bool) -> None:
         )
     if report.dead:
         click.secho(f"{report.dead} write(s) refused: see `acsync outbox --dead`", fg="yellow", err=True)
-    if report.created:
+    if report.undone:
         click.secho(
-            f"bulk import CREATED contact(s) {', '.join(report.created)} in ActiveCampaign (deleted there "
-            "and re-created by e-mail): check them, and consider a shorter push.seen_within",
+            f"bulk import re-created contact(s) {', '.join(report.undone)} deleted in ActiveCampaign "
+            "meanwhile: acsync deleted them again at once",
+            fg="yellow",
+            err=True,
+        )
+    if left := [c for c in report.created if c not in report.undone]:
+        click.secho(
+            f"bulk import CREATED contact(s) {', '.join(left)} in ActiveCampaign that acsync could not "
+            "delete again: check them in AC",
             fg="red",
             err=True,
         )

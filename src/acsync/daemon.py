@@ -273,7 +273,7 @@ class Daemon:
             self._score_at(max(datetime.fromisoformat(next_change), now + SOON))
 
     def push(self) -> dict[str, Any]:
-        from acsync.jobs.push import SetupNeeded, push
+        from acsync.jobs.push import PushBusy, SetupNeeded, push
 
         try:
             with self._open() as store:
@@ -285,6 +285,9 @@ class Daemon:
                     sleep=self._sleep,
                     progress=self.progress,
                 )
+        except PushBusy as e:  # `acsync push` or another daemon on this database: its turn now
+            log.info("not pushing: %s", e, extra={"job": "push"})
+            return {}
         except SetupNeeded as e:  # not a failure to log every minute: a step the user has not taken
             if not self._told_setup:
                 log.warning("not pushing: %s (%s)", e, "; ".join(e.problems), extra={"job": "push"})

@@ -2,7 +2,9 @@
 
 Pure: it sees a status, headers and a body, never a session. ``classify`` returns the decoded
 JSON body of a success and raises otherwise; the retry policy (``client``) only retries
-``AcRetriableError``, and a 403 only twice (AC raises intermittent 403s, per singer-io).
+``AcRetriableError``, and a 403 only twice (AC raises intermittent 403s, per singer-io). A 5xx
+is ``AcMaybeSent``: AC, or a gateway in front of it, may have acted before failing, so an
+unsafe call is not repeated blindly; a 429 is AC refusing before it acts.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Any
 from acsync.ac.errors import (
     AcConfigError,
     AcFatalError,
+    AcMaybeSent,
     AcNotFound,
     AcRetriableError,
     AcValidationError,
 )
 
 RETRIABLE = {429, 500, 502, 503, 504}
+UNKNOWN_EFFECT = {500, 502, 503, 504}  # AC (or a gateway before it) may have acted all the same
 WRONG_URL_OR_KEY = (
     "check activecampaign.url (the API URL from AC → Settings → Developer, e.g. "
     "https://youraccount.api-us1.com) and ACSYNC_ACTIVECAMPAIGN__API_TOKEN"
@@ -84,7 +88,11 @@ def classify(method: str, path: str, status: int, headers: Mapping[str, str], te
             )
         return body
     said = "; ".join(messages(body)) or text.strip()[:200]
-    if status in RETRIABLE:
+    if status in UNKNOWN_EFFECT:
+        raise AcMaybeSent(
+            f"ActiveCampaign is busy or failing ({said or status})", retry_after=retry_after(headers), **where
+        )
+    if status in RETRIABLE:  # 429: AC refused the request before acting on it
         raise AcRetriableError(
             f"ActiveCampaign is busy or failing ({said or status})", retry_after=retry_after(headers), **where
         )

@@ -3,8 +3,12 @@
 One ``requests.Session`` (``Api-Token`` header, connect/read timeouts, redirects never
 followed); every answer goes through ``classify``; tenacity retries only retriable errors, with
 jittered exponential backoff or AC's ``Retry-After``, and only for calls that are safe to
-repeat; one token bucket paces every thread (paused as a whole on a 429), and bulk import has
-its own (100 requests a minute). The token never appears in a message or a log.
+repeat. An unsafe call (a POST) is repeated only when AC certainly did not act: no connection
+was made (refused, DNS, connect timeout: ``unsent``) or AC said 429; any other failure after the
+request may have left (a read timeout, a dropped connection, a 5xx) is ``AcMaybeSent``, and the
+caller checks AC before writing again. One token bucket paces every thread (paused as a whole
+on a 429), and bulk import has its own (100 requests a minute). The token never appears in a
+message or a log.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from typing import Any
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from acsync import masking
 from acsync.ac.classify import Forbidden, classify
-from acsync.ac.errors import AcFatalError, AcRetriableError
+from acsync.ac.errors import AcFatalError, AcMaybeSent, AcRetriableError
 from acsync.ac.ratelimit import TokenBucket, bucket_path, shared_bucket
 from acsync.config import ActiveCampaignConfig
 from acsync.core.ac_values import as_id
@@ -96,7 +101,10 @@ class AcClient:
                 return forbidden <= MAX_FORBIDDEN_RETRIES
             if not isinstance(exc, AcRetriableError):
                 return False
-            # Unsafe calls are repeated only when AC certainly did not act: it said 429 / rate limit.
+            # Unsafe calls are repeated only when AC certainly did not act: the request never left,
+            # or AC said 429 / rate limit. Never after an answer was lost (AcMaybeSent).
+            if isinstance(exc, AcMaybeSent):
+                return safe
             return safe or exc.status in (429, 400) or exc.not_sent
 
         retrying = Retrying(
@@ -142,15 +150,18 @@ class AcClient:
                 timeout=self.timeouts,
                 allow_redirects=False,
             )
-        except requests.ConnectTimeout as e:
-            raise _unsent(
-                f"could not connect to ActiveCampaign in time: {type(e).__name__}", method, path
-            ) from None
-        except requests.ConnectionError as e:
-            raise _unsent(f"could not reach ActiveCampaign: {type(e).__name__}", method, path) from None
-        except requests.Timeout:
-            raise AcRetriableError(
-                "ActiveCampaign did not answer in time", method=method, path=path
+        except requests.RequestException as e:
+            if unsent(e):
+                raise _unsent(f"could not reach ActiveCampaign: {_reason(e)}", method, path) from None
+            if isinstance(e, requests.Timeout):
+                raise AcMaybeSent(
+                    "ActiveCampaign did not answer in time; it may have acted", method=method, path=path
+                ) from None
+            raise AcMaybeSent(
+                f"the connection to ActiveCampaign failed after the request was sent ({_reason(e)}); "
+                "it may have acted",
+                method=method,
+                path=path,
             ) from None
         with self._count_lock:
             self.statuses[(label, response.status_code)] += 1
@@ -313,6 +324,29 @@ class AcClient:
         """``{"status": waiting|claimed|active|completed|failed|interrupted|false, "success", "failure"}``."""
         return dict(self.request("GET", "import/info", params={"batchId": batch_id}))
 
+    def import_overview(self) -> dict[str, Any]:
+        """``{"outstanding": [{forDate, batches, contacts}], "recentlyCompleted": […]}``: the
+        account's imports still queued or running, per day (no batch ids)."""
+        return dict(self.request("GET", "import/bulk_import"))
+
+    def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The contacts among ``ids`` that AC still holds (deleted ones are left out), ≤ 100 at a
+        time: ``GET /contacts?ids[]=1&ids[]=2`` (AC's form: the parameter repeated)."""
+        if not 1 <= len(ids) <= PAGE:
+            raise ValueError(f"between 1 and {PAGE} contact ids at a time")
+        params = {"ids[]": list(ids), "limit": PAGE}
+        return _items(
+            self.request("GET", "contacts", params=params, endpoint="contacts?ids"), "contacts", "contacts"
+        )
+
+    def contact_field_values(self, contact_id: str) -> list[dict[str, Any]]:
+        path = f"contacts/{contact_id}/fieldValues"
+        return _items(self.request("GET", path, endpoint="contacts/{id}/fieldValues"), "fieldValues", path)
+
+    def delete_contact(self, contact_id: str) -> None:
+        """Delete a contact (one a bulk import created by mistake); AcNotFound when already gone."""
+        self.request("DELETE", f"contacts/{contact_id}", endpoint="contacts/{id}")
+
     def webhooks(self) -> list[dict[str, Any]]:
         return [w for page in self.offset_pages("webhooks", "webhooks") for w in page]
 
@@ -356,6 +390,36 @@ def client_from_config(
 
 def _beside(db_path: Path | None, kind: str) -> Path | None:
     return None if db_path is None else bucket_path(db_path, kind)
+
+
+def unsent(exc: requests.RequestException) -> bool:
+    """Proof that the request never left this machine: no connection was made.
+
+    requests raises ``ConnectTimeout`` when the TCP connection was not set up in time, and a
+    ``ConnectionError`` around urllib3's ``MaxRetryError(reason=NewConnectionError)`` when it
+    could not be made at all (refused, unreachable; ``NameResolutionError`` for DNS is a
+    ``NewConnectionError`` too). A ``ConnectionError`` around a ``ProtocolError`` (reset,
+    dropped, remote closed), a read timeout, a TLS or proxy error may come after the request
+    was sent: those are not proof.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ProxyError | requests.exceptions.SSLError) or not isinstance(
+        exc, requests.ConnectionError
+    ):
+        return False
+    reason = exc.args[0] if exc.args else None
+    return isinstance(reason, MaxRetryError) and isinstance(reason.reason, NewConnectionError)
+
+
+def _reason(exc: requests.RequestException) -> str:
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError) and reason.reason is not None:
+        return type(reason.reason).__name__
+    inner: tuple[object, ...] = tuple(getattr(reason, "args", ()))
+    if len(inner) > 1 and isinstance(inner[1], BaseException):  # ProtocolError("…", RemoteDisconnected())
+        return type(inner[1]).__name__
+    return type(reason).__name__ if isinstance(reason, BaseException) else type(exc).__name__
 
 
 def _unsent(message: str, method: str, path: str) -> AcRetriableError:

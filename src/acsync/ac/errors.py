@@ -3,6 +3,8 @@
     AcError                      (acsync.errors.AcsyncError)
     ├── AcConfigError            wrong URL or key: fix the config (exit status 2)
     ├── AcRetriableError         try again later: 429, 5xx, timeouts, connection errors
+    │   └── AcMaybeSent          … but the request may have reached AC, and AC may have acted:
+    │                            an unsafe write (a POST) is checked in AC before it is sent again
     ├── AcNotFound               404: the object is gone (a deleted contact)
     ├── AcValidationError        422: this item is refused; ``messages`` holds AC's words
     └── AcFatalError             402, other 4xx, a 403 that persists, odd answers
@@ -30,7 +32,9 @@ class AcConfigError(AcError):
 
 
 class AcRetriableError(AcError):
-    """``not_sent``: the request never reached AC, so even an unsafe call may be repeated."""
+    """``not_sent``: proof that the request never left (no connection was made), so even an
+    unsafe call may be repeated. A 429 (or bulk import's 400 rate limit) is AC saying it did
+    nothing: also safe to repeat."""
 
     def __init__(
         self,
@@ -45,6 +49,11 @@ class AcRetriableError(AcError):
         super().__init__(message, method=method, path=path, status=status)
         self.retry_after = retry_after
         self.not_sent = not_sent
+
+
+class AcMaybeSent(AcRetriableError):
+    """The request may have reached AC and AC may have acted on it: a read timeout, a connection
+    dropped after the request was sent, a 5xx. Repeating an unsafe call blindly could write twice."""
 
 
 class AcNotFound(AcError):

@@ -9,16 +9,27 @@ an unknown contact id is reported loudly. The others, and every push of fewer th
 written for it again) and ``POST /contactTags``. Tags are removed with ``DELETE
 /contactTags/{id}``, with the stored or looked-up contactTag id.
 
-Every write is marked in the outbox before it is sent: a killed push resumes by polling the
-batches it started and by checking a contact's tags before adding one again, so nothing is
-written twice. A 422 is dead-lettered with AC's words; other failures are retried by later
-pushes with exponential backoff until ``max_attempts``, then dead-lettered too.
+One push at a time per database (``one_pusher``: an OS file lock beside the database, which
+dies with its process); a second one says who holds it and ends (``PushBusy``).
+
+Every write is marked in the outbox before it is sent. A write whose answer was lost (a read
+timeout, a dropped connection, a 5xx, a killed push) keeps its mark, and the next push reads AC
+back before sending it again: a contact's tags before a tag is added, the fields and tags of the
+contacts a bulk import carried (once AC has no import outstanding, and only for contacts whose
+``udate`` moved since it left). Settling an import settles every row it carried, whatever the
+row wants now. Before a bulk import its contacts are confirmed in AC (``GET /contacts?ids[]=…``,
+100 a request): missing ones are marked deleted, and a contact AC still re-creates (deleted in
+the meantime) is deleted again at once and reported. A 422 is dead-lettered with AC's words;
+other failures are retried by later pushes with exponential backoff until ``max_attempts``,
+then dead-lettered too.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -26,27 +37,62 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
+from pathlib import Path
 
 from acsync.ac.client import AcClient
-from acsync.ac.errors import AcNotFound, AcRetriableError, AcValidationError
+from acsync.ac.errors import AcError, AcMaybeSent, AcNotFound, AcRetriableError, AcValidationError
 from acsync.config import PushConfig
 from acsync.core.ac_values import as_id
 from acsync.core.desired import ADD, REMOVE
 from acsync.core.timefmt import iso
-from acsync.errors import ConfigError
+from acsync.errors import AcsyncError, ConfigError
 from acsync.progress import Reporter, Silent
 from acsync.store import Store
-from acsync.store.outbox import Row, contact_gone, due, failed, mark_sent, written
+from acsync.store.outbox import Row, contact_gone, due, failed, mark_sent, not_written, written
 
 log = logging.getLogger(__name__)
 
 BULK_MAX_BYTES = 400_000
 BULK_SAFETY = 2_000  # bytes kept free for the envelope
 DONE, FAILED = "completed", ("failed", "interrupted")
+IMPORT_PATIENCE = timedelta(hours=1)  # how long a lost import may stay queued in AC before we look
+UDATE_SLACK = timedelta(minutes=5)  # AC's clock against ours, when telling "changed since it left"
 
 
 class SetupNeeded(ConfigError):
     """The AC ids of fields or tags acsync writes are unknown: ``acsync setup`` finds them."""
+
+
+class PushBusy(AcsyncError):
+    """Another process (or thread) is pushing from this database right now."""
+
+
+@contextmanager
+def one_pusher(db: Path, now: datetime) -> Iterator[None]:
+    """Hold the database's push lock, or raise ``PushBusy`` naming who holds it.
+
+    An OS lock (``flock``) on ``<database>.push-lock``: the kernel releases it when its holder
+    ends, however it ends (kill -9 included), so a stale lock cannot exist and nothing expires
+    or needs a heartbeat. SQLite's WAL already requires every process of a database to share one
+    host, which is all a host lock needs. Each holder writes its pid and start time into the file
+    for the one-line message of the next one.
+    """
+    path = db.with_name(db.name + ".push-lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "pid unknown"
+            raise PushBusy(
+                f"another push is running ({holder}) from this database: it writes the outbox; "
+                "run `acsync push` again when it has ended"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {iso(now)}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 @dataclass
@@ -60,6 +106,8 @@ class PushReport:
     deleted: int = 0  # contacts AC answered 404 for
     waiting: int = 0  # writes in bulk imports still running: the next push polls them
     created: list[str] = field(default_factory=list)  # AC contact ids a bulk import created
+    undone: list[str] = field(default_factory=list)  # … of those, the ones acsync deleted again at once
+    checked: int = 0  # writes whose answer was lost, looked up in AC before anything was sent again
     requests: Counter[str] = field(default_factory=Counter)
 
 
@@ -76,13 +124,15 @@ def push(
     clock: Callable[[], float] = time.monotonic,
     progress: Reporter | None = None,
 ) -> PushReport:
-    """Write every due outbox row. Nothing due: no request at all."""
+    """Write every due outbox row. Nothing due: no request at all. ``PushBusy`` when another
+    push from this database is running."""
     pusher = _Pusher(store, client, cfg, now, sleep, clock, progress or Silent())
-    try:
-        pusher.run()
-    finally:
-        pusher.report.requests = Counter(client.requests) - pusher.requests_before
-        pusher.progress.close()
+    with one_pusher(store.path, now):
+        try:
+            pusher.run()
+        finally:
+            pusher.report.requests = Counter(client.requests) - pusher.requests_before
+            pusher.progress.close()
     return pusher.report
 
 
@@ -99,6 +149,8 @@ def plan(store: Store, cfg: PushConfig, now: datetime) -> list[dict[str, object]
         for r in rs:
             if r.batch:
                 route = "bulk import (polling)"
+            elif r.lost:
+                route = "look in AC first (the answer was lost)"
             elif r.value == REMOVE:
                 route = "DELETE contactTag"
             elif c in bulk:
@@ -149,18 +201,22 @@ class _Pusher:
         if not rows:
             return
         self.ids = _ac_ids(self.store, {(r.kind, r.name) for r in rows})
-        contacts = [(c, list(rs)) for c, rs in groupby(rows, key=lambda r: r.contact)]
-        self.progress.start("push", len(contacts))
+        self.progress.start("push", len(_grouped(rows)))
         started: dict[str, list[Contact]] = {}
-        fresh: list[Contact] = []
-        for c, rs in contacts:
+        for c, rs in _grouped(rows):
             for batch in sorted({r.batch for r in rs if r.batch}):
                 # sent by a push that stopped (or stopped waiting) before the batch completed
                 started.setdefault(batch, []).append((c, [r for r in rs if r.batch == batch]))
-            if rest := [r for r in rs if not r.batch]:
-                fresh.append((c, rest))
         if started:
             self._poll(started)
+        held = self._look_up_lost([(c, rs) for c, rs in _grouped(rows) if any(r.lost for r in rs)])
+        if started or held is not None:  # what settled or was read back may leave rows to write
+            rows = due(self.store.conn, self.at)
+        fresh = [
+            (c, rest)
+            for c, rs in _grouped(rows)
+            if c not in (held or set()) and (rest := [r for r in rs if not r.batch and not r.lost])
+        ]
         fresh = [x for x in (self._with_ac_id(c, rs) for c, rs in fresh) if x is not None]
         seen_after = iso(self.cfg.seen_within.before(self.now))
         bulk = [(c, rs) for c, rs in fresh if _bulk_eligible(rs, seen_after)]
@@ -171,10 +227,124 @@ class _Pusher:
         for c, rs in fresh:
             if c not in chosen:
                 self._one(c, rs)
-            elif removes := [r for r in rs if r.kind == "tag" and r.value == REMOVE]:
+            elif (removes := [r for r in rs if r.kind == "tag" and r.value == REMOVE]) and self._alive(c):
                 self._one(c, removes, count=False)  # bulk import cannot remove tags
         if sent:
             self._poll(sent)
+
+    def _alive(self, c: int) -> bool:
+        row = self.store.conn.execute("SELECT deleted_in_ac_at FROM contacts WHERE id = ?", [c]).fetchone()
+        return row is not None and row[0] is None
+
+    # --- writes whose answer was lost ------------------------------------------------------------------
+    def _look_up_lost(self, contacts: list[Contact]) -> set[int] | None:
+        """Read AC back for writes whose answer was lost, before anything is sent again.
+
+        Returns the contacts left for a later push (an import may still be queued in AC), or None
+        when there was nothing to look up. A bulk import is read back only once AC has no import
+        outstanding (or after ``IMPORT_PATIENCE``): until then it may still land. Contacts whose
+        ``udate`` did not move since the write left were certainly not written by it (one
+        ``GET /contacts?ids[]=…`` per 100); the others are read back (fields, tags).
+        """
+        if not contacts:
+            return None
+        later: set[int] = set()
+        if any(r.sent_bulk for _, rs in contacts for r in rs if r.lost):
+            queued = self._imports_queued()
+            patience = iso(self.now - IMPORT_PATIENCE)
+            if queued:
+                for c, rs in contacts:
+                    lost = [r for r in rs if r.lost and r.sent_bulk]
+                    if lost and min(str(r.sent_at or "") for r in lost) > patience:
+                        later.add(c)
+                if later:
+                    self.report.waiting += sum(len(rs) for c, rs in contacts if c in later)
+                    log.info("%d contacts wait for bulk imports still queued in AC", len(later))
+        todo = [(c, [r for r in rs if r.lost]) for c, rs in contacts if c not in later]
+        moved = self._changed_since_sent(todo)
+        for c, rs in todo:
+            try:
+                self._read_back(c, rs, moved)
+            except AcNotFound:
+                self._gone(c, rs[0].ac_id)
+            except AcRetriableError as e:
+                self._retry(rs, f"could not look up a write whose answer was lost: {e}", maybe_sent=True)
+                later.add(c)
+        return later
+
+    def _imports_queued(self) -> bool:
+        """Has AC imports waiting or running (any integration's)? Unknown counts as yes."""
+        try:
+            info = self.client.import_overview()
+        except AcError as e:
+            log.info("bulk import overview not available (%s): lost imports wait", e)
+            return True
+        outstanding = info.get("outstanding")
+        if not isinstance(outstanding, list):
+            return True
+        return any(
+            _count(day.get("batches")) or _count(day.get("contacts"))
+            for day in outstanding
+            if isinstance(day, dict)
+        )
+
+    def _changed_since_sent(self, contacts: list[Contact]) -> set[str] | None:
+        """AC ids whose ``udate`` moved since their oldest lost write left (None: unknown).
+
+        Only a shortcut: a contact whose udate did not move is not read back. Should AC not move
+        ``udate`` on an import, the write is merely sent again, never lost."""
+        ids = {str(rs[0].ac_id): min(str(r.sent_at or "") for r in rs) for _, rs in contacts if rs[0].ac_id}
+        if not ids:
+            return None
+        moved: set[str] = set()
+        try:
+            seen: set[str] = set()
+            keys = sorted(ids)
+            for i in range(0, len(keys), 100):
+                for contact in self.client.contacts_by_ids(keys[i : i + 100]):
+                    cid = str(as_id(contact.get("id")))
+                    seen.add(cid)
+                    if cid not in ids:
+                        return None  # AC ignored the filter: read every one back
+                    udate = _instant(contact.get("udate"))
+                    sent = _instant(ids[cid])
+                    if udate is None or sent is None or udate >= sent - UDATE_SLACK:
+                        moved.add(cid)
+        except AcRetriableError:
+            return None
+        return moved | (set(ids) - seen)  # a missing one: let the read-back find out (404)
+
+    def _read_back(self, c: int, rows: list[Row], moved: set[str] | None) -> None:
+        ac_id = str(rows[0].ac_id)
+        held: list[Row] = []
+        if moved is None or ac_id in moved:
+            fields: dict[str, str] = {}
+            if any(r.kind == "field" for r in rows):
+                for fv in self.client.contact_field_values(ac_id):
+                    fields[str(fv.get("field"))] = str(fv.get("value") or "")
+            links: dict[str, str] = {}
+            if any(r.kind == "tag" for r in rows):
+                links = {str(ct.get("tag")): str(ct.get("id")) for ct in self.client.contact_tags(ac_id)}
+                self.links[ac_id] = links
+            for r in rows:
+                if r.kind == "field":
+                    has = fields.get(self.ids[("field", r.name)], "") == r.sent_value
+                else:
+                    has = (self.ids[("tag", r.name)] in links) == (r.sent_value == ADD)
+                if has:
+                    held.append(r)
+        self.report.checked += len(rows)
+        with self._write():
+            for r in held:
+                link = self.links.get(ac_id, {}).get(self.ids.get(("tag", r.name), ""))
+                written(
+                    self.store.conn,
+                    r,
+                    self.at,
+                    contact_tag=link if r.kind == "tag" else None,
+                    value=r.sent_value,
+                )
+            not_written(self.store.conn, [r for r in rows if r not in held])
 
     def _with_ac_id(self, c: int, rows: list[Row]) -> Contact | None:
         """A contact known only by e-mail is looked up in AC; acsync never creates one."""
@@ -214,7 +384,7 @@ class _Pusher:
             ac_id = str(rows[0].ac_id)
             if fields:
                 with self._write():
-                    mark_sent(self.store.conn, fields)
+                    mark_sent(self.store.conn, fields, at=self.at)
                 self.client.update_contact_fields(
                     ac_id, {self.ids[("field", r.name)]: r.value for r in fields}
                 )
@@ -228,18 +398,19 @@ class _Pusher:
                 self._tag(ac_id, todo[0])
                 todo.pop(0)
         except AcNotFound:
-            with self._write():
-                contact_gone(self.store.conn, c, self.at)
-            self.report.deleted += 1
-            log.warning(
-                "contact #%s is gone from ActiveCampaign: nothing more is written for it", rows[0].ac_id
-            )
+            self._gone(c, rows[0].ac_id)
         except AcValidationError as e:
             self._dead(todo, str(e))
         except AcRetriableError as e:
-            self._retry(todo, str(e))
+            self._retry(todo, str(e), maybe_sent=isinstance(e, AcMaybeSent))
         if count:
             self.progress.advance("push")
+
+    def _gone(self, c: int, ac_id: str | None) -> None:
+        with self._write():
+            contact_gone(self.store.conn, c, self.at)
+        self.report.deleted += 1
+        log.warning("contact #%s is gone from ActiveCampaign: nothing more is written for it", ac_id)
 
     def _tag(self, ac_id: str, row: Row) -> None:
         tag_id = self.ids[("tag", row.name)]
@@ -247,7 +418,7 @@ class _Pusher:
             link = self._link(ac_id, tag_id) if row.sent_value is not None else None
             if link is None:  # not added by an earlier, interrupted push
                 with self._write():
-                    mark_sent(self.store.conn, [row])
+                    mark_sent(self.store.conn, [row], at=self.at)
                 try:
                     link = as_id(self.client.add_contact_tag(ac_id, tag_id).get("id"))
                 except AcNotFound as e:
@@ -288,22 +459,27 @@ class _Pusher:
         sent: dict[str, list[Contact]] = {}
         checked: dict[str, float] = {}  # batch → when it was sent or last polled
         for group in _batches(contacts, self._item, self.cfg.batch_size):
+            group = self._still_in_ac(group)
+            if not group:
+                continue
             rows = [r for _, rs in group for r in _imported(rs)]
             with self._write():
-                mark_sent(self.store.conn, rows)
+                mark_sent(self.store.conn, rows, at=self.at, bulk=True)
             try:
                 batch = self.client.bulk_import([self._item(rs) for _, rs in group])
             except AcValidationError as e:  # the whole batch refused: find the culprits one by one
                 log.warning("bulk import refused (%s): writing its %d contacts one by one", e, len(group))
+                with self._write():
+                    not_written(self.store.conn, rows)  # AC queued nothing
                 for c, rs in group:
                     self._one(c, _imported(rs))
                 continue
             except AcRetriableError as e:
-                self._retry(rows, str(e))
+                self._retry(rows, str(e), maybe_sent=isinstance(e, AcMaybeSent))
                 self.progress.advance("push", len(group))
                 continue
             with self._write():
-                mark_sent(self.store.conn, rows, batch)
+                mark_sent(self.store.conn, rows, batch, at=self.at, bulk=True)
             self.report.batches += 1
             sent[batch], checked[batch] = group, self.clock()
             oldest = next(iter(sent))
@@ -312,6 +488,34 @@ class _Pusher:
                 if self._check(oldest, sent[oldest]):
                     del sent[oldest]
         return sent
+
+    def _still_in_ac(self, group: list[Contact]) -> list[Contact]:
+        """The group's contacts AC still holds, asked right before the import (100 a request).
+
+        Bulk import upserts by e-mail: a contact deleted in AC would come back. Missing ones are
+        marked deleted. Should AC's answer hold a contact not asked for (the filter ignored), the
+        group goes one by one instead (``PUT /contacts/{id}`` never creates a contact)."""
+        ids = [str(rs[0].ac_id) for _, rs in group]
+        there: set[str] = set()
+        try:
+            for i in range(0, len(ids), 100):
+                asked = ids[i : i + 100]
+                found = {str(as_id(x.get("id"))) for x in self.client.contacts_by_ids(asked)}
+                if found - set(asked):
+                    log.warning("AC ignored ids[] when listing contacts: these contacts go one by one")
+                    for c, rs in group:
+                        self._one(c, _imported(rs))
+                    return []
+                there |= found
+        except AcRetriableError as e:
+            self._retry([r for _, rs in group for r in _imported(rs)], f"could not confirm the contacts: {e}")
+            self.progress.advance("push", len(group))
+            return []
+        for c, rs in group:
+            if str(rs[0].ac_id) not in there:
+                self._gone(c, rs[0].ac_id)
+                self.progress.advance("push")
+        return [(c, rs) for c, rs in group if str(rs[0].ac_id) in there]
 
     def _item(self, rows: Sequence[Row]) -> dict[str, object]:
         item: dict[str, object] = {"email": rows[0].email}
@@ -353,31 +557,25 @@ class _Pusher:
         if status == DONE:
             self._settle(batch, group, info)
         elif status in FAILED:
-            self._retry([r for _, rs in group for r in _imported(rs)], f"bulk import {batch} {status}")
+            self._retry([r for _, rs in group for r in _carried(rs, batch)], f"bulk import {batch} {status}")
         else:
             return False
         self.progress.advance("push", len(group))
         return True
 
     def _settle(self, batch: str, group: list[Contact], info: dict[str, object]) -> None:
-        success = {as_id(x) for x in _list(info.get("success"))}
+        """Record the outcome of every row the import carried, whatever the row wants now (a tag
+        that flipped to remove while the import ran is recorded as added, and stays to be
+        removed)."""
+        success = {str(x) for x in (as_id(x) for x in _list(info.get("success"))) if x is not None}
         failure = {str(x).lower() for x in _list(info.get("failure"))}
-        created = sorted((success - {rs[0].ac_id for _, rs in group}) - {None}, key=str)
-        if created:
-            self.report.created += [str(x) for x in created]
-            log.error(
-                "bulk import %s CREATED contacts %s in ActiveCampaign: contacts deleted there were "
-                "re-created by e-mail; check them in AC and lower push.seen_within",
-                batch,
-                ", ".join(map(str, created)),
-            )
         retry: list[Row] = []
         with self._write():
             for c, rs in group:
-                rows = _imported(rs)
+                rows = _carried(rs, batch)
                 if rs[0].ac_id in success:
-                    for r in rows:  # a batch from an earlier push wrote its sent_value
-                        written(self.store.conn, r, self.at, value=r.sent_value if r.batch else None)
+                    for r in rows:  # a row may want something else by now: AC holds what was sent
+                        written(self.store.conn, r, self.at, value=r.sent_value if r.batch else r.value)
                     _seen(self.store, c, self.at)
                     self.report.fields += any(r.kind == "field" for r in rows)
                     self.report.tags_added += sum(r.kind == "tag" for r in rows)
@@ -393,14 +591,70 @@ class _Pusher:
                 log.info("bulk import %s: contact #%s %s", batch, rs[0].ac_id, why)
         if retry:
             self._retry(retry, f"bulk import {batch} did not write this contact")
+        self._undo_created(batch, success, group)
+
+    def _undo_created(self, batch: str, success: set[str], group: list[Contact]) -> None:
+        """A contact the import created (deleted in AC between the check and the import, and
+        re-created by e-mail) is deleted again at once, and its local contact marked deleted."""
+        ours = {str(rs[0].ac_id) for _, rs in group}
+        unknown = sorted(success - ours, key=lambda x: (len(x), x))
+        if not unknown:
+            return
+        known = {
+            a
+            for (a,) in self.store.conn.execute(
+                "SELECT ac_id FROM contacts WHERE ac_id IN (SELECT value FROM json_each(?))",
+                [json.dumps(unknown)],
+            )
+        }
+        emails = {str(rs[0].email).lower(): c for c, rs in group if rs[0].ac_id not in success}
+        for new_id in [x for x in unknown if x not in known]:
+            self.report.created.append(new_id)
+            try:
+                contact = self.client.contact(new_id).get("contact") or {}
+                email = str(contact.get("email", "")).lower() if isinstance(contact, dict) else ""
+                if email not in emails:
+                    log.error(
+                        "bulk import %s touched AC contact #%s, not one it carried: check it", batch, new_id
+                    )
+                    continue
+                self.client.delete_contact(new_id)
+            except AcNotFound:
+                pass  # already gone
+            except AcError as e:
+                log.error(
+                    "bulk import %s CREATED contact #%s in ActiveCampaign (deleted there, re-created by "
+                    "e-mail) and deleting it failed (%s): delete it in AC",
+                    batch,
+                    new_id,
+                    e,
+                )
+                continue
+            self.report.undone.append(new_id)
+            if (c := emails.get(email)) is not None:
+                self._gone(c, None)
+            log.warning(
+                "bulk import %s re-created contact #%s (deleted in AC meanwhile): deleted it again",
+                batch,
+                new_id,
+            )
 
     # --- failures ------------------------------------------------------------------------------------
-    def _retry(self, rows: Sequence[Row], error: str) -> None:
+    def _retry(self, rows: Sequence[Row], error: str, *, maybe_sent: bool = False) -> None:
+        """Try again later. ``maybe_sent``: the answer was lost, AC may hold the write: the rows
+        keep their mark and the next push reads AC back before sending them again."""
         with self._write():
             for r in rows:
                 backoff = (self.cfg.retry_after.after(self.now) - self.now) * 2 ** min(r.attempts, 10)
                 retry_at = iso(self.now + min(backoff, timedelta(days=1)))
-                if failed(self.store.conn, r, error, retry_at, max_attempts=self.cfg.max_attempts):
+                if failed(
+                    self.store.conn,
+                    r,
+                    error,
+                    retry_at,
+                    max_attempts=self.cfg.max_attempts,
+                    maybe_sent=maybe_sent,
+                ):
                     self.report.dead += 1
                 else:
                     self.report.retry += 1
@@ -432,6 +686,32 @@ def _bulk_eligible(rows: list[Row], seen_after: str) -> bool:
         and r.seen_in_ac_at >= seen_after
         and bool(_imported(rows))
     )
+
+
+def _grouped(rows: list[Row]) -> list[Contact]:
+    return [(c, list(rs)) for c, rs in groupby(rows, key=lambda r: r.contact)]
+
+
+def _carried(rows: Sequence[Row], batch: str) -> list[Row]:
+    """The rows an import carried: for one sent by this push its field values and added tags,
+    for one found running, every row still marked with it (whatever the row wants now)."""
+    return [r for r in rows if r.batch == batch] or _imported(rows)
+
+
+def _count(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _instant(value: object) -> datetime | None:
+    """An AC time (``2026-02-16T01:54:50-05:00``) or a stored one (``…Z``); None when unreadable."""
+    try:
+        t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
 
 
 def _imported(rows: Sequence[Row]) -> list[Row]:

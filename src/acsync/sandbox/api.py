@@ -93,6 +93,9 @@ def contacts_list(acct: Account, req: Request) -> Answer:
     ):
         return _keyset_page(acct, req, ids, start)
     items = [acct.contacts[n] for n in ids[start:] if n not in acct.deleted]
+    if "ids[]" in req.query:  # AC's form: ids[]=1&ids[]=2 (the sandbox joins repeats with commas)
+        wanted = {n for n in req.query["ids[]"].split(",") if n}
+        items = [c for c in items if c["id"] in wanted]
     if "filters[updated_after]" in req.query:
         since = _instant(req.query["filters[updated_after]"])
         if since is None:
@@ -513,6 +516,27 @@ def bulk_import(acct: Account, req: Request) -> Answer:
     }
 
 
+def import_overview(acct: Account, req: Request) -> Answer:
+    """``GET /import/bulk_import``: per day, the batches still queued or running, and those
+    completed in the last seven days (AC's reference: aggregates only, no batch ids)."""
+    outstanding = [b for b in acct.batches.values() if b.status != "completed"]
+    done = [b for b in acct.batches.values() if b.status == "completed"]
+    day = ac_time(acct.now)[:10]
+
+    def summary(batches: list[Batch]) -> list[dict[str, str]]:
+        if not batches:
+            return []
+        return [
+            {
+                "forDate": day,
+                "batches": str(len(batches)),
+                "contacts": str(sum(len(b.contacts) for b in batches)),
+            }
+        ]
+
+    return 200, {"outstanding": summary(outstanding), "recentlyCompleted": summary(done)}
+
+
 def import_info(acct: Account, req: Request) -> Answer:
     """A batch's status: boolean ``false`` in its first second (as AC answers), then ``active``
     until the sandbox settles it (``Sandbox.bulk_seconds`` after it was queued)."""
@@ -635,6 +659,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", r"fields", fields_post),
     ("POST", r"fieldRels", field_rels_post),
     ("POST", r"import/bulk_import", bulk_import),
+    ("GET", r"import/bulk_import", import_overview),
     ("GET", r"import/info", import_info),
     ("GET", r"webhooks", webhooks_list),
     ("POST", r"webhooks", webhooks_post),

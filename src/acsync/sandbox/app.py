@@ -21,7 +21,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from acsync.sandbox import api
-from acsync.sandbox.faults import Faults
+from acsync.sandbox.faults import LOST_ANSWER, Faults, lost_answer
 from acsync.sandbox.state import Account
 
 IN_PROCESS_URL = "http://sandbox.invalid"
@@ -56,6 +56,7 @@ class Response:
     content_type: str = JSON
     headers: dict[str, str] = field(default_factory=dict)
     timeout: bool = False  # the fault: no answer in time
+    lost: str | None = None  # a lost-answer fault (``faults.LOST_ANSWER``): AC acted, the answer is lost
 
 
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
@@ -204,7 +205,10 @@ class Sandbox:
             self._settle_due(now)
             request = api.Request(method, path, dict(query), body, args.groups(), now)
             status, data = handler(self.account, request)
-        return _json(status, data)
+        response = _json(status, data)
+        if fault in LOST_ANSWER:
+            response.lost = fault
+        return response
 
     def _settle_due(self, now: float) -> None:
         """AC applies bulk imports in the background: here, on the first request after they are due."""
@@ -294,7 +298,7 @@ class Sandbox:
     # --- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        query = _query(environ.get("QUERY_STRING", ""))
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -302,8 +306,13 @@ class Sandbox:
             length = 0
         body = environ["wsgi.input"].read(length) if length else b""
         response = self.handle(method, environ.get("PATH_INFO", "/"), query, headers, body)
-        if response.timeout:
+        if response.timeout or response.lost == "late":
             time.sleep(self.timeout_seconds)  # the client gives up first
+        if response.lost == "drop":  # the answer breaks off: headers, then the connection closes
+            start_response(
+                "200 OK", [("Content-Type", JSON), ("Content-Length", str(len(response.body) + 1))]
+            )
+            return [b""]
         start_response(
             f"{response.status} {REASONS.get(response.status, 'Status')}",
             [
@@ -322,6 +331,14 @@ class Sandbox:
         return s
 
 
+def _query(text: str) -> dict[str, str]:
+    """The query as a dict; a repeated ``name[]`` (AC's list form, ``ids[]=1&ids[]=2``) joined by commas."""
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key.endswith("[]") and key in query else value
+    return query
+
+
 class _Adapter(BaseAdapter):
     def __init__(self, sandbox: Sandbox) -> None:
         super().__init__()
@@ -337,12 +354,14 @@ class _Adapter(BaseAdapter):
         proxies: Any = None,
     ) -> requests.Response:
         url = urlsplit(request.url or "")
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        query = _query(url.query)
         headers = {k.lower(): v for k, v in request.headers.items()}
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
         answer = self.sandbox.handle(request.method or "GET", url.path, query, headers, body)
         if answer.timeout:
             raise requests.ReadTimeout("sandbox fault: no answer in time", request=request)
+        if answer.lost:
+            raise lost_answer(answer.lost, request)
         response = requests.Response()
         response.status_code = answer.status
         response.headers.update({"Content-Type": answer.content_type, **answer.headers})

@@ -1,17 +1,40 @@
 """Fault switches: a rate (a share of requests) or the next N requests, per kind of fault.
 
+Most kinds answer *instead of* AC (``timeout``, ``429``, ``503``, ``500``, ``403``, ``html``):
+AC did nothing. The *lost answer* kinds let the sandbox act first and then lose the answer, the
+way a network does after AC acted: ``drop`` (the connection closes before the answer arrives)
+and ``late`` (the answer comes after the client's read timeout). ``lost_answer`` is the
+exception ``requests`` raises for each, so an in-process client meets exactly what it would
+meet over a socket (the client tests check those types against real sockets).
+
 ``bulk_item`` is not a request fault: it fails single contacts inside a bulk import, which AC
 reports in the batch status's ``failure`` list while the rest of the batch succeeds.
 """
 
 from __future__ import annotations
 
+import http.client
 import random
 import threading
 from dataclasses import dataclass
 
-REQUEST_KINDS = ("timeout", "429", "503", "500", "403", "html")
+import requests
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+LOST_ANSWER = ("drop", "late")
+REQUEST_KINDS = ("timeout", "429", "503", "500", "403", "html", *LOST_ANSWER)
 KINDS = (*REQUEST_KINDS, "bulk_item")
+
+
+def lost_answer(kind: str, request: requests.PreparedRequest) -> requests.RequestException:
+    """What ``requests`` raises when AC acted but its answer was lost this way."""
+    if kind == "drop":
+        cause = http.client.RemoteDisconnected("Remote end closed connection without response")
+        return requests.ConnectionError(ProtocolError("Connection aborted.", cause), request=request)
+    if kind == "late":
+        inner = ReadTimeoutError(None, request.url, "Read timed out.")  # type: ignore[arg-type]
+        return requests.ReadTimeout(inner, request=request)
+    raise ValueError(f"not a lost-answer fault: {kind!r}")
 
 
 @dataclass

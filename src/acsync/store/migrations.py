@@ -181,3 +181,16 @@ def score_steps(db: Database) -> None:
         UPDATE contacts SET dirty = 1;      -- rebuild every ledger once, to fill it
         """
     )
+
+
+@migrations(name="0007_push_safety")
+def push_safety(db: Database) -> None:
+    db.executescript(
+        """
+        -- A row with sent_value and no batch when a push starts is a write whose answer was lost
+        -- (a read timeout, a dropped connection, a killed process): AC may hold it. The next push
+        -- looks in AC before sending it again.
+        ALTER TABLE outbox ADD COLUMN sent_at TEXT;     -- when the write of sent_value left
+        ALTER TABLE outbox ADD COLUMN sent_bulk INTEGER NOT NULL DEFAULT 0;  -- 1: in a bulk import
+        """
+    )

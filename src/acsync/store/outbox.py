@@ -6,6 +6,11 @@ value AC must end with; a newer change replaces it. A row whose write may alread
 (``sent_value``, and ``batch`` for a bulk import) is never dropped by scoring: when the write
 completes, push records it in ``ac_state`` and drops the row only if the value is still the one
 it sent, so an import that lands late can never leave AC with a stale value.
+
+A row with ``sent_value`` but no ``batch`` when a push starts (one push runs at a time) is a
+write whose answer was lost: a read timeout, a dropped connection, a process killed while AC
+answered. ``lost`` lists them; push reads AC back before it sends any of them again, and a
+failure that may have reached AC keeps the mark (``failed(maybe_sent=True)``).
 """
 
 from __future__ import annotations
@@ -93,11 +98,19 @@ class Row(NamedTuple):
     contact_tag: str | None  # the tag's contactTag id in ac_state
     last_error: str | None
     next_attempt_at: str | None
+    sent_at: str | None  # when the write of sent_value left
+    sent_bulk: int  # 1: it left in a bulk import
+
+    @property
+    def lost(self) -> bool:
+        """Sent, and no answer recorded: AC may hold ``sent_value`` (no push is running now)."""
+        return self.sent_value is not None and not self.batch
 
 
 _ROWS = """
     SELECT o.contact, o.kind, o.name, o.value, o.sent_value, o.batch, o.attempts,
-           c.ac_id, c.email, c.seen_in_ac_at, s.value, s.contact_tag, o.last_error, o.next_attempt_at
+           c.ac_id, c.email, c.seen_in_ac_at, s.value, s.contact_tag, o.last_error, o.next_attempt_at,
+           o.sent_at, o.sent_bulk
     FROM outbox o
     JOIN contacts c ON c.id = o.contact
     LEFT JOIN ac_state s ON s.contact = o.contact AND s.kind = o.kind AND s.name = o.name
@@ -117,11 +130,23 @@ def listing(conn: sqlite3.Connection, *, dead: bool) -> list[Row]:
 
 
 # --- what push records --------------------------------------------------------------------------
-def mark_sent(conn: sqlite3.Connection, rows: Iterable[Row], batch: str | None = None) -> None:
+def mark_sent(
+    conn: sqlite3.Connection, rows: Iterable[Row], batch: str | None = None, *, at: str, bulk: bool = False
+) -> None:
     """Before a write that may reach AC (and, for a bulk import, once its batch id is known)."""
     conn.executemany(
-        "UPDATE outbox SET sent_value = ?, batch = ? WHERE contact = ? AND kind = ? AND name = ?",
-        [(r.value, batch, r.contact, r.kind, r.name) for r in rows],
+        "UPDATE outbox SET sent_value = ?, batch = ?, sent_at = ?, sent_bulk = ? "
+        "WHERE contact = ? AND kind = ? AND name = ?",
+        [(r.value, batch, at, int(bulk), r.contact, r.kind, r.name) for r in rows],
+    )
+
+
+def not_written(conn: sqlite3.Connection, rows: Iterable[Row]) -> None:
+    """AC was read back and does not hold what a lost write sent: the row is an ordinary one again."""
+    conn.executemany(
+        "UPDATE outbox SET sent_value = NULL, batch = NULL, sent_at = NULL, sent_bulk = 0 "
+        "WHERE contact = ? AND kind = ? AND name = ?",
+        [(r.contact, r.kind, r.name) for r in rows],
     )
 
 
@@ -148,19 +173,29 @@ def written(
         "DELETE FROM outbox WHERE contact = ? AND kind = ? AND name = ? AND value = ?", [*key, value]
     )
     conn.execute(
-        "UPDATE outbox SET sent_value = NULL, batch = NULL WHERE contact = ? AND kind = ? AND name = ?", key
+        "UPDATE outbox SET sent_value = NULL, batch = NULL, sent_at = NULL, sent_bulk = 0 "
+        "WHERE contact = ? AND kind = ? AND name = ?",
+        key,
     )
 
 
 def failed(
-    conn: sqlite3.Connection, row: Row, error: str, retry_at: str | None, *, max_attempts: int
+    conn: sqlite3.Connection,
+    row: Row,
+    error: str,
+    retry_at: str | None,
+    *,
+    max_attempts: int,
+    maybe_sent: bool = False,
 ) -> bool:
-    """A write that did not happen; dead-lettered when ``retry_at`` is None or attempts run out.
-    Returns True when the row is now dead."""
+    """A write that failed; dead-lettered when ``retry_at`` is None or attempts run out.
+    ``maybe_sent``: its answer was lost, so AC may hold it: the mark stays (the next push reads AC
+    back first). Otherwise it certainly did not happen. Returns True when the row is now dead."""
     dead = retry_at is None or row.attempts + 1 >= max_attempts
+    keep = "" if maybe_sent else ", sent_value = NULL, sent_at = NULL, sent_bulk = 0"
     conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, dead = ?, "
-        "sent_value = NULL, batch = NULL WHERE contact = ? AND kind = ? AND name = ?",
+        f"batch = NULL{keep} WHERE contact = ? AND kind = ? AND name = ?",
         [error[:1000], None if dead else retry_at, int(dead), row.contact, row.kind, row.name],
     )
     return dead
