@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from acsync.jobs.pull import backfill, sync
 from acsync.jobs.pull_lists import SYNC_CURSOR
@@ -169,3 +172,35 @@ def test_an_order_known_only_by_email_joins_its_contact_once_ac_shows_it(tmp_pat
         assert store.conn.execute(
             "SELECT count(*) FROM contacts WHERE email = 'newcomer@example.com'"
         ).fetchone() == (1,)
+
+
+class Killed(BaseException):
+    """Stands for a kill -9 in the middle of the lists phase."""
+
+
+def test_a_backfill_killed_in_the_lists_phase_resumes_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, reference, _ = sandbox_and_client(contacts=250, rate=None)
+    with Store.open(tmp_path / "ref.db") as store:
+        backfill(store, reference, NOW)
+        expected = store.conn.execute("SELECT key, at FROM events ORDER BY key").fetchall()
+    _, client, _ = sandbox_and_client(contacts=250, rate=None)
+    real = client._once
+    pages = {"n": 0}
+
+    def dying(method: str, path: str, *args: Any) -> Any:
+        if path == "contactLists":
+            pages["n"] += 1
+            if pages["n"] == 3:
+                raise Killed
+        return real(method, path, *args)
+
+    monkeypatch.setattr(client, "_once", dying)
+    with Store.open(tmp_path / "k.db") as store, pytest.raises(Killed):
+        backfill(store, client, NOW)
+    monkeypatch.setattr(client, "_once", real)
+    with Store.open(tmp_path / "k.db") as store:
+        resumed = backfill(store, client, NOW)
+        assert store.conn.execute("SELECT key, at FROM events ORDER BY key").fetchall() == expected
+    assert resumed.requests["GET contactLists"] == reference.requests["GET contactLists"] - 2
