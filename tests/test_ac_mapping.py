@@ -99,15 +99,18 @@ def test_order_states(state: object, expected: str | None) -> None:
     assert (e and e.type) == expected
 
 
-def test_abandoned_cart_is_dated_when_abandoned() -> None:
-    o = {
+def test_abandoned_cart_is_one_event_from_the_list_and_the_single_answer() -> None:
+    single = {
         **sample("acdocs3_GET_ecomOrder_200_single.json")["ecomOrder"],
-        "state": 2,
+        "state": "2",
         "abandonedDate": "2019-06-29T16:00:00-05:00",
     }
-    e = ac_mapping.order(o)
-    assert e is not None
-    assert (e.type, e.at, e.value) == ("cart_abandoned", datetime(2019, 6, 29, 21, tzinfo=UTC), 10.0)
+    listed = {k: v for k, v in single.items() if k != "abandonedDate"} | {"state": 2, "totalPrice": 1000}
+    a, b = ac_mapping.order(single), ac_mapping.order(listed)
+    assert a is not None
+    assert b is not None
+    assert (a.type, a.at, a.value) == ("cart_abandoned", datetime(2019, 6, 29, 19, 44, 49, tzinfo=UTC), 10.0)
+    assert a == b
 
 
 def test_a_pending_order_that_completes_is_one_order() -> None:

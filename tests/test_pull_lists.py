@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from acsync.jobs.pull import backfill, sync
 from acsync.jobs.pull_lists import SYNC_CURSOR
@@ -131,3 +134,73 @@ def test_a_pending_order_becomes_an_order_once_completed(tmp_path: Path) -> None
             [f"ac-order-{pending['id']}"],
         ).fetchall()
         assert row == [("4", 129.0, "2026-11-20T12:10:00Z")]  # dated when ordered, not paid
+
+
+def test_memberships_of_deleted_contacts_make_no_contacts(tmp_path: Path) -> None:
+    sb, client, _ = sandbox_and_client(contacts=60, rate=None)
+    acct = sb.account
+    acct.delete_contact(12)  # AC forgot the contact; its memberships and orders stay
+    for hits in acct.link_data.values():  # (its opens and clicks: another phase's concern)
+        hits[:] = [h for h in hits if h["contact"] != "12"]
+    acct.tracking_logs.pop(12, None)
+    assert any(cl["contact"] == "12" for cl in acct.contact_lists)
+    with Store.open(tmp_path / "d.db") as store:
+        report = backfill(store, client, NOW)
+        assert store.conn.execute("SELECT count(*) FROM contacts WHERE ac_id = '12'").fetchone() == (0,)
+        assert report.events["subscribe"] == sum(1 for cl in acct.contact_lists if cl["contact"] != "12")
+
+
+def test_an_order_known_only_by_email_joins_its_contact_once_ac_shows_it(tmp_path: Path) -> None:
+    sb, client, _ = sandbox_and_client(contacts=30, rate=None)
+    acct = sb.account
+    with Store.open(tmp_path / "j.db") as store:
+        backfill(store, client, NOW)
+        later = NOW + timedelta(minutes=10)
+        acct.now = later
+        acct.add_order("Newcomer@Example.com", 5000, later)  # the shop is quicker than the contact
+        sync(store, client, later)
+        assert store.conn.execute(
+            "SELECT ac_id FROM contacts WHERE email = 'newcomer@example.com'"
+        ).fetchall() == [(None,)]
+        newcomer = acct.add_contact("newcomer@example.com", "New", "Comer", later + timedelta(minutes=1))
+        sync(store, client, later + timedelta(minutes=5))
+        rows = store.conn.execute(
+            "SELECT c.ac_id, e.type FROM events e JOIN contacts c ON c.id = e.contact "
+            "WHERE c.email = 'newcomer@example.com'"
+        ).fetchall()
+        assert rows == [(newcomer["id"], "order")]
+        assert store.conn.execute(
+            "SELECT count(*) FROM contacts WHERE email = 'newcomer@example.com'"
+        ).fetchone() == (1,)
+
+
+class Killed(BaseException):
+    """Stands for a kill -9 in the middle of the lists phase."""
+
+
+def test_a_backfill_killed_in_the_lists_phase_resumes_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, reference, _ = sandbox_and_client(contacts=250, rate=None)
+    with Store.open(tmp_path / "ref.db") as store:
+        backfill(store, reference, NOW)
+        expected = store.conn.execute("SELECT key, at FROM events ORDER BY key").fetchall()
+    _, client, _ = sandbox_and_client(contacts=250, rate=None)
+    real = client._once
+    pages = {"n": 0}
+
+    def dying(method: str, path: str, *args: Any) -> Any:
+        if path == "contactLists":
+            pages["n"] += 1
+            if pages["n"] == 3:
+                raise Killed
+        return real(method, path, *args)
+
+    monkeypatch.setattr(client, "_once", dying)
+    with Store.open(tmp_path / "k.db") as store, pytest.raises(Killed):
+        backfill(store, client, NOW)
+    monkeypatch.setattr(client, "_once", real)
+    with Store.open(tmp_path / "k.db") as store:
+        resumed = backfill(store, client, NOW)
+        assert store.conn.execute("SELECT key, at FROM events ORDER BY key").fetchall() == expected
+    assert resumed.requests["GET contactLists"] == reference.requests["GET contactLists"] - 2

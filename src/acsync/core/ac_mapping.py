@@ -38,7 +38,6 @@ OPEN_LINK = "open"
 # 4 waiting (checked out, payment not yet completed).
 ORDER_DONE = frozenset({1, 3})
 ORDER_ABANDONED = 2
-ORDER_OPEN = frozenset({0, 4})
 
 
 class ContactRecord(NamedTuple):
@@ -102,16 +101,19 @@ def order(o: dict[str, Any]) -> Event | None:
     email, oid = email_of(o.get("email")), as_id(o.get("id"))
     state = order_state(o)
     if state is None or state in ORDER_DONE:
-        type_, at = "order", ac_time(o.get("externalCreatedDate")) or ac_time(o.get("createdDate"))
+        type_ = "order"
     elif state == ORDER_ABANDONED:
         type_ = "cart_abandoned"
-        at = (
-            ac_time(o.get("abandonedDate"))
-            or ac_time(o.get("externalCreatedDate"))
-            or ac_time(o.get("createdDate"))
-        )
-    else:
+    else:  # pending or waiting for payment: an order once it completes
         return None
+    # The shop's time of the order (of the cart, for an abandoned one): in the list and the
+    # single answer alike, so the event's identity is the same whichever answer it came from
+    # (``abandonedDate`` is only in the single answer).
+    at = (
+        ac_time(o.get("externalCreatedDate"))
+        or ac_time(o.get("createdDate"))
+        or ac_time(o.get("abandonedDate"))
+    )
     if email is None or at is None or oid is None:
         return None
     event = build_event(type_, at, None, email, {"name": f"ac-order-{oid}"})

@@ -11,8 +11,8 @@ through one) and, once unsubscribed, ``unsubscribe`` (at ``udate``); see ``core.
 **Sync reads only the tail.** New memberships get new, growing ids and AC lists them in id
 order, so the sync keeps a cursor that survives between cycles (the offset read up to and the
 last id there) and re-reads from the last row it saw: an idle cycle costs one request. When the
-row at the cursor is no longer the one it saw (memberships before it were removed), the next
-read starts again from the beginning, once. If a page is not in id order the account does not
+row at the cursor is no longer the one it saw (memberships before it were removed), it reads
+them all again at once (events deduplicate). If a page is not in id order the account does not
 list them as assumed: the cursor is set aside, the sync stops tailing and says so once, and
 sign-ups then come from the ``subscribe`` webhook and each backfill. Changes to an existing
 membership (an unsubscription, a re-subscription) are not in the tail: the ``unsubscribe`` and
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 BACKFILL_CURSOR = "backfill:lists"
 SYNC_CURSOR = "sync:lists"  # {"offset": rows read, "last": id of the last one, "unordered": bool}
 PATH = "contactLists"
+CONTACTS_CURSOR = "backfill:contacts"  # the contact phase's cursor: the last contact id it listed
 
 
 def _events(page: Iterable[dict[str, Any]]) -> Iterable[Event]:
@@ -50,14 +51,33 @@ def _ids(page: list[dict[str, Any]]) -> list[int]:
 
 
 def backfill_lists(p: Puller, progress: Reporter) -> None:
-    """Every membership, page by page from the cursor's offset; then the sync starts after them."""
+    """Every membership, page by page from the cursor's offset; then the sync starts after them.
+
+    A membership of a contact the contact phase paged past without seeing is a deleted contact's
+    (AC may keep its list history): it is left out rather than made a contact of its own."""
     state = json.loads(p.cursor(BACKFILL_CURSOR) or '{"offset": 0, "last": 0}')
     progress.start("lists", None)
+    left_out = 0
     for page in p.client.offset_pages(PATH, PATH, start=state["offset"]):
         state = {"offset": state["offset"] + len(page), "last": max(_ids(page), default=state["last"])}
-        p.save(_events(page), (BACKFILL_CURSOR, json.dumps(state)))
+        gone = _deleted(p, page)
+        left_out += sum(1 for cl in page if as_id(cl.get("contact")) in gone)
+        p.save((e for e in _events(page) if e.contact_id not in gone), (BACKFILL_CURSOR, json.dumps(state)))
         progress.advance("lists", len(page))
+    if left_out:
+        log.info("%d list memberships of contacts deleted in ActiveCampaign were left out", left_out)
     p.save((), (SYNC_CURSOR, json.dumps({**state, "unordered": False})))
+
+
+def _deleted(p: Puller, page: list[dict[str, Any]]) -> set[str]:
+    """The page's contacts with an id the contact phase listed past, but unknown here."""
+    listed = int(p.cursor(CONTACTS_CURSOR) or 0)
+    ids = {c for c in (as_id(cl.get("contact")) for cl in page) if c and c.isdigit() and int(c) <= listed}
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = p.store.conn.execute(f"SELECT ac_id FROM contacts WHERE ac_id IN ({marks})", sorted(ids))
+    return ids - {str(r[0]) for r in rows}
 
 
 def sync_lists(p: Puller, progress: Reporter) -> None:
