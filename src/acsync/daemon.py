@@ -35,6 +35,7 @@ from acsync.clock import utcnow
 from acsync.config import Settings
 from acsync.core.timefmt import iso
 from acsync.jobs.score import Stopped
+from acsync.logs import fields
 from acsync.progress import Silent
 from acsync.serving import Server
 from acsync.store import Store
@@ -125,7 +126,9 @@ class Daemon:
         self.server.start()
         log.info(
             "acsync is running",
-            extra={"webhooks": f"{self.server.url}/webhooks/activecampaign/<token>", "jobs": list(JOBS)},
+            extra=fields(
+                {"webhooks": f"{self.server.url}/webhooks/activecampaign/<token>", "jobs": list(JOBS)}
+            ),
         )
         try:
             for name in ("ingest", "sync", "score", "push"):  # a first cycle at once
@@ -155,20 +158,24 @@ class Daemon:
             outcome, counts = "stopped", _plain(e.report)
         except Exception as e:
             outcome = "error"
-            log.error("%s failed: %s", name, e, exc_info=not _expected(e), extra={"job": name})
+            log.error("%s failed: %s", name, e, exc_info=not _expected(e), extra=fields({"job": name}))
         seconds = time.perf_counter() - t0
-        self.metrics.runs.labels(name, outcome).inc()
-        self.metrics.seconds.labels(name).observe(seconds)
-        if outcome == "ok":
-            self.metrics.last_ok.labels(name).set_to_current_time()
-        if outcome != "error" and (counts or outcome != "ok" or seconds >= 1):
-            log.info("%s %s", name, outcome, extra={"job": name, "seconds": round(seconds, 3), **counts})
+        try:  # the report too: nothing a job returns may end the process
+            self.metrics.runs.labels(name, outcome).inc()
+            self.metrics.seconds.labels(name).observe(seconds)
+            if outcome == "ok":
+                self.metrics.last_ok.labels(name).set_to_current_time()
+            if outcome != "error" and (counts or outcome != "ok" or seconds >= 1):
+                report = {**counts, "job": name, "seconds": round(seconds, 3)}
+                log.info("%s %s", name, outcome, extra=fields(report))
+        except Exception as e:
+            log.error("%s %s, but its report failed: %r", name, outcome, e)
 
     # --- the jobs ----------------------------------------------------------------------------------
     def ingest(self) -> dict[str, Any]:
         from acsync.jobs.inbox import ingest_inbox
 
-        report = ingest_inbox(self.store, self.clock())
+        report = ingest_inbox(self.store, self.clock(), zone=self.settings.activecampaign.zone)
         return (
             {"webhooks": report.rows, "new": report.new, "duplicate": report.duplicate} if report.rows else {}
         )
@@ -207,7 +214,7 @@ class Daemon:
             )
         except SetupNeeded as e:  # not a failure to log every minute: a step the user has not taken
             if not self._told_setup:
-                log.warning("not pushing: %s (%s)", e, "; ".join(e.problems), extra={"job": "push"})
+                log.warning("not pushing: %s (%s)", e, "; ".join(e.problems), extra=fields({"job": "push"}))
                 self._told_setup = True
             return {}
         self._told_setup = False
