@@ -4,7 +4,7 @@ names the range, never an OverflowError (issue 14)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given
@@ -23,6 +23,7 @@ offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timede
 # Hypothesis bounds are wall-clock times (no zone): the last and first days of the calendar
 NEAR_END = datetime(9999, 12, 30, tzinfo=UTC).replace(tzinfo=None)
 NEAR_START = datetime(1, 1, 2, tzinfo=UTC).replace(tzinfo=None)
+NEAR_2199 = datetime(2198, 12, 31, tzinfo=UTC).replace(tzinfo=None)
 anywhere = st.one_of(
     st.datetimes(timezones=offsets),  # year 1 to 9999, every offset
     st.datetimes(min_value=NEAR_END, timezones=offsets),
@@ -155,3 +156,30 @@ def test_an_event_or_a_webhook_outside_the_range_is_refused_with_the_range(at: s
         parse_event({"type": "site_visit", "contact_id": "2", "at": at, "url": "x"})
     with pytest.raises(WebhookError, match="supported range"):
         to_events({"type": "open", "contact": {"id": "1"}, "date_time": at}, EARLIEST)
+
+
+@given(
+    st.datetimes(min_value=datetime(1971, 1, 1, tzinfo=UTC).replace(tzinfo=None), max_value=NEAR_2199),
+    st.timezones(),
+    st.sampled_from([" ", "T"]),
+)
+def test_a_webhook_time_without_an_offset_is_never_rejected_in_any_zone(
+    wall: datetime, zone: tzinfo, sep: str
+) -> None:
+    data = {"type": "open", "contact": {"id": "1"}, "campaign": {"id": "2"}, "date_time": wall.isoformat(sep)}
+    (event,) = to_events(data, EARLIEST, zone).events
+    assert event.at == wall.replace(tzinfo=zone, microsecond=0).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2013-07-18 08:46:33 UTC", "2013-07-18T08:46:33Z"),
+        ("2013-07-18 8:46:33 gmt", "2013-07-18T08:46:33Z"),
+        ("2013-07-18T2:10:00-05:00", "2013-07-18T07:10:00Z"),  # a one-digit hour, as in AC's example
+        ("2013-07-18T08:46:33+0000", "2013-07-18T08:46:33Z"),
+        ("2013-07-18 08:46:33-05", "2013-07-18T13:46:33Z"),
+    ],
+)
+def test_loose_but_readable_times_are_read(text: str, utc: str) -> None:
+    assert iso(parse_instant(text)) == utc

@@ -429,3 +429,14 @@ def test_the_time_zone_from_the_environment_reaches_ingest(tmp_path: Path) -> No
     assert conf.activecampaign.timezone == "Europe/Berlin"
     assert conf.activecampaign.zone == ZoneInfo("Europe/Berlin")
     assert validate({}, {}).activecampaign.zone == ZoneInfo("UTC")
+
+
+def test_report_history_a_year_back_from_29_february(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "a.db") as s:
+        ingest_lines(s, [visit("1", "2024-01-10T00:00:00Z")], "t", NOW)
+    invoke(tmp_path, "score", "--at", "2024-02-29")
+    result = invoke(tmp_path, "report", "history", "--at", "2024-02-29", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows[0]["at"] == "2023-02-28T00:00:00Z"
+    assert rows[-1]["at"] == "2024-02-29T00:00:00Z"

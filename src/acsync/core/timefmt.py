@@ -20,6 +20,7 @@ LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
 RANGE = "from 1970-01-01 to 2199-12-31 (UTC)"
 # ``2026-03-01 9:30:00`` / ``2026-03-01T9:30:00-05:00``: a one-digit hour, seen in AC's examples
 _ONE_DIGIT_HOUR = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ])(\d)(:\d{2}.*)$")
+_UTC_WORD = re.compile(r"\s*(UTC|GMT)$", re.IGNORECASE)  # ``2026-03-01 09:30:00 UTC``
 
 
 def utc(t: datetime) -> datetime:
@@ -39,18 +40,17 @@ def in_range(t: datetime) -> datetime:
 def parse_instant(text: str, zone: tzinfo | None = None) -> datetime:
     """Parse ISO 8601 into an aware UTC datetime in the supported range.
 
-    ``Z`` is accepted, and so are a space for the ``T`` and a one-digit hour. A time without an
-    offset is read in ``zone`` when one is given (a daylight-saving gap or overlap resolves as
-    ``zoneinfo`` does, never as an error), and is an error otherwise."""
+    ``Z`` is accepted, and so are a space for the ``T``, a one-digit hour and a trailing
+    ``UTC``. A time without an offset is read in ``zone`` when one is given (a daylight-saving
+    gap or overlap resolves as ``zoneinfo`` does, never as an error), and is an error otherwise."""
     stripped = text.strip()
     try:
         t = datetime.fromisoformat(stripped)
     except ValueError:
-        m = _ONE_DIGIT_HOUR.match(stripped)
+        loose = _UTC_WORD.sub("+00:00", stripped)
+        m = _ONE_DIGIT_HOUR.match(loose)
         try:
-            if m is None:
-                raise ValueError(stripped) from None
-            t = datetime.fromisoformat(f"{m.group(1)}0{m.group(2)}{m.group(3)}")
+            t = datetime.fromisoformat(loose if m is None else f"{m.group(1)}0{m.group(2)}{m.group(3)}")
         except ValueError:
             raise ValueError(f"not an ISO 8601 time: {text!r}") from None
     if t.tzinfo is None and zone is not None:
