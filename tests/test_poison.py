@@ -217,7 +217,9 @@ def test_fuzzed_bodies_end_done_and_never_stop_the_good_rows(
     rows = [good(f"before{n}"), *poison, good(f"after{n}")]
     ids = put(fuzz_store, rows)
     ingest_inbox(fuzz_store, NOW, batch=3)
-    assert all(status in DONE for status, _ in statuses(fuzz_store, ids))
+    got = statuses(fuzz_store, ids)
+    assert all(status in DONE for status, _ in got)
+    assert all(reason is None or reason.isprintable() for _, reason in got)  # one readable line
     assert {f"before{n}", f"after{n}"} <= contacts_with_events(fuzz_store)
 
 
@@ -440,3 +442,46 @@ def test_report_history_a_year_back_from_29_february(tmp_path: Path) -> None:
     rows = json.loads(result.stdout)
     assert rows[0]["at"] == "2023-02-28T00:00:00Z"
     assert rows[-1]["at"] == "2024-02-29T00:00:00Z"
+
+
+event_objects = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["site_visit", "open", "event", "order"]) | texts,
+        "contact_id": leaves,
+        "email": leaves,
+        "at": edge_times,
+        "url": leaves,
+        "name": leaves,
+        "value": leaves,
+        "id": leaves,
+        "extra": json_values,
+    },
+)
+lines_st = st.one_of(
+    event_objects.map(lambda d: json.dumps(d).encode()),
+    st.binary(max_size=200),
+    json_values.map(lambda v: json.dumps(v).encode()),
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(poison=st.lists(lines_st, min_size=1, max_size=5))
+def test_fuzzed_ingest_lines_are_each_taken_or_rejected_and_the_good_ones_go_in(
+    fuzz_store: Store, poison: list[bytes]
+) -> None:
+    n = next(counter)
+    lines = [
+        visit(f"first{n}").encode(),
+        *(p.replace(b"\n", b" ") for p in poison),
+        visit(f"end{n}").encode(),
+    ]
+    report = ingest_lines(fuzz_store, lines, "fuzz", NOW)
+    numbered = [i for i, line in enumerate(lines, start=1) if line.strip()]
+    assert report.read == len(numbered)
+    assert report.new + report.duplicate + len(report.rejected) == report.read
+    assert {r.line for r in report.rejected} <= set(numbered) - {1, len(lines)}
+    for r in report.rejected:
+        r.reason.encode("utf-8")  # printable: no lone surrogate reaches a terminal
+        assert "\n" not in r.reason
+    assert {f"first{n}", f"end{n}"} <= contacts_with_events(fuzz_store)

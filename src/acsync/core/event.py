@@ -85,6 +85,14 @@ def derive_key(type_: str, contact: str, at: datetime, attrs: dict[str, str | No
     return "|".join([type_, contact, *(attrs.get(a) or "" for a in objects), iso(at)])
 
 
+def printable(text: str) -> str:
+    """``text`` as one printable line: control characters, line breaks and lone surrogates become
+    their escapes (a reason quoting a hostile input stays one line any terminal can take)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def unicode_problem(text: str) -> str | None:
     """Why ``text`` cannot be stored (a lone surrogate such as ``\\ud800``, which JSON can
     spell but UTF-8 cannot), or None."""

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
+from acsync.core.event import printable
 from acsync.core.timefmt import from_iso, iso
 from acsync.core.webhook_decode import Decoded, WebhookError, decode_body, to_events
 from acsync.store import Store
@@ -70,10 +71,10 @@ def ingest_inbox(store: Store, now: datetime, batch: int = BATCH, zone: tzinfo =
                         report.duplicate += duplicate
                         touched |= mine
                     conn.execute("RELEASE inbox_row")
-                type_ = None if type_ is None else _storable(type_)
+                type_ = None if type_ is None else printable(type_)
                 conn.execute(
                     "UPDATE inbox SET status = ?, type = ?, reason = ?, processed_at = ? WHERE id = ?",
-                    [status, type_, None if reason is None else _storable(reason), processed_at, row_id],
+                    [status, type_, None if reason is None else printable(reason), processed_at, row_id],
                 )
                 report.rows += 1
                 report.statuses[status] += 1
@@ -122,8 +123,3 @@ def _store(
 def _why(e: BaseException) -> str:
     text = f"{type(e).__name__}: {e}"
     return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
-
-
-def _storable(text: str) -> str:
-    """``text`` as SQLite can store it: a lone surrogate becomes its escape."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from acsync.core.event import Event, EventError, parse_event
+from acsync.core.event import Event, EventError, parse_event, printable
 from acsync.core.timefmt import iso
 from acsync.iters import batched
 from acsync.store import Store
@@ -79,7 +79,7 @@ def ingest_lines(store: Store, lines: Iterable[str | bytes], source: str, now: d
                 try:
                     event = parse_line(line, number)
                 except EventError as e:
-                    report.rejected.append(Rejection(number, _printable(str(e))))
+                    report.rejected.append(Rejection(number, printable(str(e))))
                     continue
                 store.conn.execute("SAVEPOINT ingest_line")
                 try:
@@ -89,7 +89,7 @@ def ingest_lines(store: Store, lines: Iterable[str | bytes], source: str, now: d
                     store.conn.execute("ROLLBACK TO ingest_line")
                     store.conn.execute("RELEASE ingest_line")
                     contacts = Contacts(store.conn)  # its cache may hold a row rolled back
-                    report.rejected.append(Rejection(number, _printable(f"cannot be stored: {_why(e)}")))
+                    report.rejected.append(Rejection(number, printable(f"cannot be stored: {_why(e)}")))
                     continue
                 store.conn.execute("RELEASE ingest_line")
                 if outcome == NEW:
@@ -106,8 +106,3 @@ def ingest_lines(store: Store, lines: Iterable[str | bytes], source: str, now: d
 def _why(e: BaseException) -> str:
     text = f"{type(e).__name__}: {e}"
     return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
-
-
-def _printable(text: str) -> str:
-    """A reason any terminal or file can take: a lone surrogate becomes its escape."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
