@@ -3,8 +3,10 @@ fuzzed bodies, and a contact whose scoring fails among contacts that score."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,9 +26,11 @@ from acsync.config import validate
 from acsync.core.ac_mapping import tracking_log
 from acsync.core.event import parse_event
 from acsync.core.webhook_decode import to_events
+from acsync.daemon import Daemon
 from acsync.jobs.inbox import ingest_inbox
 from acsync.jobs.ingest import ingest_lines
 from acsync.jobs.score import score
+from acsync.logs import JsonFormatter
 from acsync.store import Store
 from acsync.store.events import DUPLICATE, NEW, insert_event
 from acsync.store.migrations import event_identity_by_name
@@ -485,3 +489,39 @@ def test_fuzzed_ingest_lines_are_each_taken_or_rejected_and_the_good_ones_go_in(
         r.reason.encode("utf-8")  # printable: no lone surrogate reaches a terminal
         assert "\n" not in r.reason
     assert {f"first{n}", f"end{n}"} <= contacts_with_events(fuzz_store)
+
+
+def test_the_daemon_names_contacts_it_could_not_score_and_scores_the_rest(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    with Store.open(db) as s:
+        ingest_lines(s, [visit("1"), visit("2")], "t", NOW)
+    plant_far_future_visit(db, "3")
+    settings = validate(
+        {
+            "scores": [{"name": "lead_score"}],
+            "rules": [{"name": "Visit", "on": "site_visit", "points": 10, "expires_after": "90d"}],
+        },
+        {},
+    )
+    daemon = Daemon(settings, db, "t" * 24, client=lambda sleep: None, clock=lambda: NOW)  # type: ignore[arg-type,return-value]
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter([]))
+    logger = logging.getLogger("acsync.daemon")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        daemon.guarded("score", daemon.score)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        daemon.server.close()
+        daemon.store.close()
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    warning = next(x for x in lines if x["level"] == "warning")
+    assert warning["msg"].startswith("contact 3: not scored: OverflowError")
+    assert warning["failed"] == 1
+    ok = next(x for x in lines if x["msg"] == "score ok")
+    assert (ok["evaluated"], ok["failed"]) == (2, 1)
+    assert daemon.metrics.runs.labels("score", "ok")._value.get() == 1

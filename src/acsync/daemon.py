@@ -187,7 +187,7 @@ class Daemon:
         return {"contacts": report.contacts, "new": report.new, "requests": sum(report.requests.values())}
 
     def score(self) -> dict[str, Any]:
-        from acsync.jobs.score import score
+        from acsync.jobs.score import failure_lines, score
 
         now = self.clock()
         at_least = self.settings.schedule.score_at_least
@@ -198,7 +198,10 @@ class Daemon:
             self.store, settings.ruleset(), settings.fingerprints(), now, stop=self.stopping.is_set
         )
         self._last_scored = time.monotonic()
-        return _plain(report) if report.evaluated else {}
+        if report.failed:  # one contact's failure is not the job's: say who, score the rest
+            lines = failure_lines(self.store.conn, report.failed, limit=5)
+            log.warning("%s", "; ".join(lines), extra=fields({"job": "score", "failed": len(report.failed)}))
+        return _plain(report) if report.evaluated or report.failed else {}
 
     def push(self) -> dict[str, Any]:
         from acsync.jobs.push import SetupNeeded, push
