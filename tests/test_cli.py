@@ -161,10 +161,29 @@ def test_check_config_lists_problems_and_exits_2(run, tmp_path: Path) -> None:  
     assert "store.paht: unknown key" in result.output
 
 
-def test_bad_at_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("at", "says"),
+    [
+        ("2026-11-21T10:00:00", "UTC offset"),
+        ("9999-12-31T23:59:59-05:00", "supported range, from 1970-01-01 to 2199-12-31"),
+        ("0001-01-01T00:00:00+01:00", "supported range"),
+        ("2200-01-01", "supported range"),
+        ("yesterday", "not an ISO 8601 time"),
+    ],
+)
+def test_bad_at_is_a_one_line_usage_error(run, at: str, says: str) -> None:  # type: ignore[no-untyped-def]
+    for command in (["score"], ["report", "top"]):
+        result = run(*command, "--at", at)
+        assert result.exit_code == 2, result.output
+        assert says in result.output
+        assert "Traceback" not in result.output
+        assert [line for line in result.output.splitlines() if line.startswith("Error")] != []
+
+
+def test_at_accepts_a_plain_date(run) -> None:  # type: ignore[no-untyped-def]
     result = run("score", "--at", "2026-11-21")
-    assert result.exit_code == 2
-    assert "UTC offset" in result.output
+    assert result.exit_code == 0, result.output
+    assert "scored at 2026-11-21T00:00:00+00:00" in result.output
 
 
 def test_worker_processes_under_python_dash_m(tmp_path: Path) -> None:

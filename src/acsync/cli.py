@@ -24,7 +24,7 @@ import click
 from acsync import __version__
 from acsync.clock import utcnow
 from acsync.config import Settings, config_path, load_config
-from acsync.core.timefmt import parse_instant
+from acsync.core.timefmt import parse_instant, parse_when
 from acsync.errors import AcsyncError, ConfigError
 from acsync.failures import Failure, describe
 from acsync.output import render_csv, render_json, render_table, render_toml
@@ -134,13 +134,16 @@ def parse_at(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return parse_instant(value)
+        return parse_when(value)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--at") from None
 
 
 AT_OPTION = click.option(
-    "--at", "at_text", metavar="ISO", help="Evaluate at this instant (ISO 8601 with offset) instead of now."
+    "--at",
+    "at_text",
+    metavar="ISO",
+    help="Evaluate at this instant (ISO 8601 with offset, or a date: midnight UTC) instead of now.",
 )
 
 
@@ -213,10 +216,15 @@ def check_config(obj: Context, online: bool) -> None:
             f"# online: {client.root} accepts the API token "
             f"(user {user.get('username') or '?'}, {user.get('email') or 'no e-mail'})"
         )
+        click.echo(
+            f"# webhook times without an offset are read in {settings.activecampaign.timezone} "
+            "(activecampaign.timezone; AC's API does not tell the account's time zone: "
+            "compare AC → Settings → Account → Timezone)"
+        )
 
 
 @cli.command()
-@click.argument("source", metavar="[FILE|-]", required=False, type=click.File("r", encoding="utf-8"))
+@click.argument("source", metavar="[FILE|-]", required=False, type=click.File("rb"))
 @click.option("--inbox", is_flag=True, help="Turn the stored webhooks into events instead.")
 @click.pass_obj
 def ingest(obj: Context, source: Any, inbox: bool) -> None:
@@ -234,7 +242,8 @@ def ingest(obj: Context, source: Any, inbox: bool) -> None:
         return
     from acsync.jobs.ingest import ingest_lines
 
-    name = "stdin" if source.name == "<stdin>" else Path(source.name).name
+    given = getattr(source, "name", "<stdin>")
+    name = "stdin" if given == "<stdin>" else Path(given).name
     with obj.store() as store:
         report = ingest_lines(store, source, f"file:{name}", utcnow())
     for r in report.rejected[:50]:
@@ -263,11 +272,19 @@ def _pull_summary(report: Any, title: str) -> None:
         )
 
 
+def _score_failures(store: Store, report: Any) -> None:
+    from acsync.jobs.score import failure_lines
+
+    for line in failure_lines(store.conn, report.failed):
+        click.echo(line, err=True)
+
+
 def _score_now(obj: Context, store: Store) -> None:
     from acsync.jobs.score import score as run_score
 
     settings = obj.settings
     report = run_score(store, settings.ruleset(), settings.fingerprints(), utcnow())
+    _score_failures(store, report)
     click.echo(
         f"scored: ledgers rebuilt {report.rebuilt}, contacts evaluated {report.evaluated}, "
         f"changed {report.changed}"
@@ -338,7 +355,7 @@ def sync(obj: Context, quiet: bool, no_push: bool) -> None:
     with obj.store() as store:
         report = run_sync(store, client, utcnow(), progress=reporter(quiet))
         _pull_summary(report, "sync")
-        inbox = ingest_inbox(store, utcnow())
+        inbox = ingest_inbox(store, utcnow(), zone=settings.activecampaign.zone)
         click.echo(f"inbox: {inbox.rows} webhooks; events new {inbox.new}, duplicate {inbox.duplicate}")
         _score_now(obj, store)
         if not no_push:
@@ -349,7 +366,7 @@ def _ingest_inbox(obj: Context) -> None:
     from acsync.jobs.inbox import ingest_inbox
 
     with obj.store() as store:
-        report = ingest_inbox(store, utcnow())
+        report = ingest_inbox(store, utcnow(), zone=obj.settings.activecampaign.zone)
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(report.statuses.items())) or "nothing waiting"
     click.echo(
         f"inbox: {report.rows} webhooks ({statuses}); events new {report.new}, duplicate {report.duplicate}"
@@ -556,11 +573,19 @@ def score(obj: Context, at_text: str | None, full: bool, workers: int | None) ->
         report = run_score(
             store, settings.ruleset(), settings.fingerprints(), now, full=full, workers=workers
         )
+        _score_failures(store, report)
     used = f" ({report.workers} worker processes)" if report.workers else ""
     click.echo(
         f"scored at {report.at.isoformat()}: ledgers rebuilt {report.rebuilt}, "
         f"contacts evaluated {report.evaluated}, changed {report.changed}{used}"
     )
+    if report.failed:
+        click.echo(
+            f"error: {len(report.failed)} contact(s) not scored (reasons above; the rest were scored): "
+            "remove or correct their events, then run acsync score again",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @cli.command()
@@ -922,14 +947,14 @@ def report_history(
 ) -> None:
     """One contact's score over time (every change), or without CONTACT the score distribution
     over time: contacts, mean score and contacts per segment at each sample."""
-    from acsync.core.durations import parse_duration
+    from acsync.core.durations import add_months, parse_duration
     from acsync.reports.history import contact_history, distribution
     from acsync.reports.past import Contact
 
     ruleset = obj.settings.ruleset()
     sdef = _score_def(ruleset, score_name)
     at = parse_at(at_text) or utcnow()
-    start = _since(since) or at.replace(year=at.year - 1)
+    start = _since(since) or add_months(at, -12)
     try:
         step = parse_duration(every)
     except ValueError as e:

@@ -14,10 +14,11 @@ import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -246,6 +247,17 @@ class ActiveCampaignConfig(_Section):
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=20)
+    timezone: str = "UTC"  # the account's, for webhook times without an offset
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        zone_of(value)
+        return value.strip()
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone_of(self.timezone)
 
     @field_validator("api_token", mode="before")
     @classmethod
@@ -336,6 +348,17 @@ class PushConfig(_Section):
     retry_after: DurationField = parse_duration("1min")
     poll_interval: float = Field(default=2.0, gt=0, description="seconds")
     poll_timeout: float = Field(default=600.0, gt=0, description="seconds")
+
+
+def zone_of(name: str) -> tzinfo:
+    """An IANA time zone by name; ValueError naming what is allowed."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            "expected an IANA time zone name, e.g. UTC, America/Chicago, Europe/Berlin "
+            "(the one in AC → Settings → Account → Timezone)"
+        ) from None
 
 
 def _seconds(value: object) -> float:

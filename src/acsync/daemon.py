@@ -41,7 +41,8 @@ from acsync.ac.client import AcClient
 from acsync.clock import utcnow
 from acsync.config import Settings
 from acsync.core.timefmt import iso
-from acsync.jobs.score import Stopped
+from acsync.jobs.score import Stopped, failure_lines
+from acsync.logs import fields
 from acsync.metrics import Labelled, register_daemon_metrics
 from acsync.progress import Silent
 from acsync.serving import Server
@@ -152,11 +153,13 @@ class Daemon:
         self.scheduler.start()
         log.info(
             "acsync is running",
-            extra={
-                "webhooks": f"{self.server.url}/webhooks/activecampaign/<token>",
-                "metrics": f"{(self.metrics_server or self.server).url}/metrics",
-                "jobs": list(JOBS),
-            },
+            extra=fields(
+                {
+                    "webhooks": f"{self.server.url}/webhooks/activecampaign/<token>",
+                    "metrics": f"{(self.metrics_server or self.server).url}/metrics",
+                    "jobs": list(JOBS),
+                }
+            ),
         )
         try:
             while not self.stopping.wait(1.0):
@@ -192,16 +195,20 @@ class Daemon:
             outcome, counts = "stopped", _plain(e.report)
         except Exception as e:
             outcome = "error"
-            log.error("%s failed: %s", name, e, exc_info=not _expected(e), extra={"job": name})
+            log.error("%s failed: %s", name, e, exc_info=not _expected(e), extra=fields({"job": name}))
         if counts is None:  # not run: another run of the same job was in hand
             return
         seconds = time.perf_counter() - t0
-        self.metrics.runs.labels(name, outcome).inc()
-        self.metrics.duration.labels(name).observe(seconds)
-        if outcome == "ok":
-            self.metrics.last_ok.labels(name).set_to_current_time()
-        if outcome != "error" and (counts or outcome != "ok" or seconds >= 1):
-            log.info("%s %s", name, outcome, extra={"job": name, "seconds": round(seconds, 3), **counts})
+        try:  # the report too: nothing a job returns may end the process
+            self.metrics.runs.labels(name, outcome).inc()
+            self.metrics.duration.labels(name).observe(seconds)
+            if outcome == "ok":
+                self.metrics.last_ok.labels(name).set_to_current_time()
+            if outcome != "error" and (counts or outcome != "ok" or seconds >= 1):
+                report = {**counts, "job": name, "seconds": round(seconds, 3)}
+                log.info("%s %s", name, outcome, extra=fields(report))
+        except Exception as e:
+            log.error("%s %s, but its report failed: %r", name, outcome, e)
 
     def _score_at(self, at: datetime) -> None:
         """Score once at ``at`` (on the daemon's clock), whatever the interval says."""
@@ -223,7 +230,7 @@ class Daemon:
         from acsync.jobs.inbox import ingest_inbox
 
         with self._open() as store:
-            report = ingest_inbox(store, self.clock())
+            report = ingest_inbox(store, self.clock(), zone=self.settings.activecampaign.zone)
         if report.new:
             self._score_at(self.clock())
         return (
@@ -259,7 +266,10 @@ class Daemon:
         settings = self.settings
         report = score(store, settings.ruleset(), settings.fingerprints(), now, stop=self.stopping.is_set)
         self._last_scored = time.monotonic()
-        return _plain(report) if report.evaluated else {}
+        if report.failed:  # one contact's failure is not the job's: say who, score the rest
+            lines = failure_lines(store.conn, report.failed, limit=5)
+            log.warning("%s", "; ".join(lines), extra=fields({"job": "score", "failed": len(report.failed)}))
+        return _plain(report) if report.evaluated or report.failed else {}
 
     def _plan_next_change(self, store: Store) -> None:
         """The one-shot scoring at the ledger's next change (soon if work is already due)."""
@@ -286,11 +296,11 @@ class Daemon:
                     progress=self.progress,
                 )
         except PushBusy as e:  # `acsync push` or another daemon on this database: its turn now
-            log.info("not pushing: %s", e, extra={"job": "push"})
+            log.info("not pushing: %s", e, extra=fields({"job": "push"}))
             return {}
         except SetupNeeded as e:  # not a failure to log every minute: a step the user has not taken
             if not self._told_setup:
-                log.warning("not pushing: %s (%s)", e, "; ".join(e.problems), extra={"job": "push"})
+                log.warning("not pushing: %s (%s)", e, "; ".join(e.problems), extra=fields({"job": "push"}))
                 self._told_setup = True
             return {}
         self._told_setup = False

@@ -1,21 +1,42 @@
 """Logging for the long-running commands: JSON lines (one object a line) or plain text.
 
-A JSON line holds ``ts`` (UTC), ``level``, ``logger``, ``msg`` and whatever the caller passed
-in ``extra`` (``job``, ``seconds``, counts…). Known secrets are masked in every line, whatever
-its format: a token can reach a message by accident (an exception naming a URL, a path).
+A JSON line holds ``ts`` (UTC), ``level``, ``logger``, ``msg`` and the caller's fields
+(``job``, ``seconds``, counts…). Fields travel namespaced, ``extra=fields({...})``: a
+LogRecord refuses an ``extra`` key that names one of its own attributes (``created``, ``name``,
+``msg``, ``args``…, and ``KeyError`` ends the process), so a job report's keys must never become
+record attributes. Under one key, ``fields``, any name is safe; the formatters spread them back
+out. Known secrets are masked in every line, whatever its format: a token can reach a message by
+accident (an exception naming a URL, a path). Formatting never raises: a value JSON cannot
+encode is written as its ``repr``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from acsync import masking
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+FIELDS = "acsync_fields"  # the one record attribute the fields travel under
 MASK = masking.MASK
+
+
+def fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``extra`` of a log call carrying ``data`` as fields, whatever their names."""
+    return {FIELDS: dict(data)}
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """A record's fields: the namespaced ones, and any plain ``extra`` keys a library passed."""
+    out = {k: v for k, v in vars(record).items() if k not in _STANDARD and k != FIELDS}
+    namespaced = getattr(record, FIELDS, None)
+    if isinstance(namespaced, Mapping):
+        out.update({str(k): v for k, v in namespaced.items()})
+    return out
 
 
 class _Masking(logging.Formatter):
@@ -35,10 +56,15 @@ class JsonFormatter(_Masking):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        data.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        # the line's own keys win: a field named "msg" or "ts" cannot hide them
+        data.update({k: v for k, v in record_fields(record).items() if k not in data})
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
-        return self.mask(json.dumps(data, default=str, ensure_ascii=False))
+        try:
+            text = json.dumps(data, default=str, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError):  # non-string keys, cycles, too deep
+            text = json.dumps({k: v if isinstance(v, str) else repr(v) for k, v in data.items()})
+        return self.mask(text)
 
 
 class TextFormatter(_Masking):
@@ -46,7 +72,7 @@ class TextFormatter(_Masking):
         super().__init__(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        extra = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        extra = record_fields(record)
         text = super().format(record)
         if extra:
             text += " " + " ".join(f"{k}={v}" for k, v in extra.items())

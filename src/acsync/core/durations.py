@@ -3,6 +3,10 @@
 Months and years are calendar units: adding one month to 31 January gives the last day of
 February (28 or 29), and one year after 29 February 2024 is 28 February 2025. Fixed units
 (``s`` … ``w``) are plain ``timedelta``\\ s.
+
+A duration is at most 100 years (``100y``, ``1200mo``, ``36525d``…): with the instants of
+``core.timefmt``'s supported range (1970–2199) any instant plus or minus a few durations stays
+inside what ``datetime`` can hold, so no expiry, window or episode overflows.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ UNITS = ("s", "min", "h", "d", "w", "mo", "y")
 _FIXED_SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PATTERN = re.compile(r"^\s*(\d+)\s*(s|min|h|d|w|mo|y)\s*$")
 ALLOWED = "a whole number and a unit, e.g. 90d, 3mo, 12h; units: s, min, h, d, w, mo, y"
+MAX_MONTHS = 1200  # 100 years
+MAX_SECONDS = 36525 * 86400  # 100 years of 365.25 days
+LIMIT = "at most 100 years (100y, 1200mo, 5217w, 36525d, 876600h)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +70,16 @@ def parse_duration(text: object) -> Duration:
     m = _PATTERN.match(text)
     if m is None:
         raise ValueError(f"expected {ALLOWED}")
-    amount = int(m.group(1))
+    if len(m.group(1)) > 12:
+        raise ValueError(f"a duration is {LIMIT}")
+    amount, unit = int(m.group(1)), m.group(2)
     if amount <= 0:
         raise ValueError("a duration must be longer than zero")
-    return Duration(amount, m.group(2))
+    seconds = _FIXED_SECONDS.get(unit)
+    months = amount * (12 if unit == "y" else 1)
+    if (amount * seconds > MAX_SECONDS) if seconds else (months > MAX_MONTHS):
+        raise ValueError(f"{amount}{unit} is too long: a duration is {LIMIT}")
+    return Duration(amount, unit)
 
 
 def add_months(t: datetime, months: int) -> datetime:

@@ -11,7 +11,7 @@ import math
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from acsync.core.timefmt import iso, parse_instant
+from acsync.core.timefmt import RANGE, iso, parse_instant
 
 EVENT_TYPES = frozenset(
     {
@@ -68,6 +68,7 @@ _WITH_INSTANT = {
     "tag_added": ("tag",),
     "tag_removed": ("tag",),
     "subscribe": ("list",),
+    "event": ("name",),  # a tracked event: two names in one second are two events
 }
 
 
@@ -83,6 +84,24 @@ def derive_key(type_: str, contact: str, at: datetime, attrs: dict[str, str | No
         return "|".join([type_, contact, *(attrs.get(a) or "" for a in first)])
     objects = _WITH_INSTANT.get(type_, ())
     return "|".join([type_, contact, *(attrs.get(a) or "" for a in objects), iso(at)])
+
+
+def printable(text: str) -> str:
+    """``text`` as one printable line: control characters, line breaks and lone surrogates become
+    their escapes (a reason quoting a hostile input stays one line any terminal can take)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored (a lone surrogate such as ``\\ud800``, which JSON can
+    spell but UTF-8 cannot), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"{text[max(0, e.start - 10) : e.end + 10]!r} is not valid Unicode (a lone surrogate)"
+    return None
 
 
 def build_event(
@@ -126,6 +145,9 @@ def _text(obj: dict[str, Any], name: str) -> str | None:
         return None
     if isinstance(v, bool) or not isinstance(v, str | int):
         raise EventError(f"{name} must be a string, got {type(v).__name__}")
+    problem = unicode_problem(v) if isinstance(v, str) else None
+    if problem:
+        raise EventError(f"{name}: {problem}")
     return str(v).strip() or None
 
 
@@ -141,7 +163,7 @@ def parse_event(obj: object) -> Event:
         raise EventError(f"type {type_!r} is not one of {', '.join(sorted(EVENT_TYPES))}")
     raw_at = obj.get("at")
     if not isinstance(raw_at, str):
-        raise EventError("at is required: an ISO 8601 time with an offset")
+        raise EventError(f"at is required: an ISO 8601 time with an offset, {RANGE}")
     try:
         at = parse_instant(raw_at)
     except ValueError as e:

@@ -2,11 +2,25 @@
 
 Stored instants are whole seconds in the form ``2026-03-01T09:30:00Z``: fixed width, so text
 order is time order inside SQLite, and readable in any SQLite tool.
+
+**The supported range.** Every instant acsync accepts (an event's ``at``, a webhook's
+``date_time``, ``--at``, ``--since``) lies in ``[EARLIEST, LATEST)``: years 1970 to 2199.
+Durations are at most 100 years (``core.durations``), so an instant plus or minus any few
+durations stays far inside what ``datetime`` can hold (years 1 to 9999): scoring never
+overflows. A time outside the range is refused where it enters, with the range in the message.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime, tzinfo
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
+RANGE = "from 1970-01-01 to 2199-12-31 (UTC)"
+# ``2026-03-01 9:30:00`` / ``2026-03-01T9:30:00-05:00``: a one-digit hour, seen in AC's examples
+_ONE_DIGIT_HOUR = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ])(\d)(:\d{2}.*)$")
+_UTC_WORD = re.compile(r"\s*(UTC|GMT)$", re.IGNORECASE)  # ``2026-03-01 09:30:00 UTC``
 
 
 def utc(t: datetime) -> datetime:
@@ -16,13 +30,50 @@ def utc(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(microsecond=0)
 
 
-def parse_instant(text: str) -> datetime:
-    """Parse ISO 8601 with an offset (``Z`` accepted) into an aware UTC datetime."""
+def in_range(t: datetime) -> datetime:
+    """``t`` when it lies in the supported range; else ValueError naming the range."""
+    if not EARLIEST <= t < LATEST:
+        raise ValueError(f"{t.isoformat()} is outside the supported range, {RANGE}")
+    return t
+
+
+def parse_instant(text: str, zone: tzinfo | None = None) -> datetime:
+    """Parse ISO 8601 into an aware UTC datetime in the supported range.
+
+    ``Z`` is accepted, and so are a space for the ``T``, a one-digit hour and a trailing
+    ``UTC``. A time without an offset is read in ``zone`` when one is given (a daylight-saving
+    gap or overlap resolves as ``zoneinfo`` does, never as an error), and is an error otherwise."""
+    stripped = text.strip()
     try:
-        t = datetime.fromisoformat(text.strip())
+        t = datetime.fromisoformat(stripped)
     except ValueError:
-        raise ValueError(f"not an ISO 8601 time: {text!r}") from None
-    return utc(t)
+        loose = _UTC_WORD.sub("+00:00", stripped)
+        m = _ONE_DIGIT_HOUR.match(loose)
+        try:
+            t = datetime.fromisoformat(loose if m is None else f"{m.group(1)}0{m.group(2)}{m.group(3)}")
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 time: {text!r}") from None
+    if t.tzinfo is None and zone is not None:
+        t = t.replace(tzinfo=zone)
+    try:
+        return in_range(utc(t))
+    except OverflowError:  # year 1 or 9999 with an offset that crosses the end of the calendar
+        raise ValueError(f"{stripped!r} is outside the supported range, {RANGE}") from None
+
+
+def parse_when(text: str) -> datetime:
+    """An instant (ISO 8601 with an offset) or a plain date (``2026-01-31``: midnight UTC)."""
+    stripped = text.strip()
+    try:
+        day = date.fromisoformat(stripped) if len(stripped) == 10 else None
+    except ValueError:
+        day = None
+    if day is not None:
+        return in_range(datetime(day.year, day.month, day.day, tzinfo=UTC))
+    try:
+        return parse_instant(stripped)
+    except ValueError as e:
+        raise ValueError(f"{e}; expected an ISO 8601 time with an offset, or a date (2026-01-31)") from None
 
 
 def iso(t: datetime) -> str:

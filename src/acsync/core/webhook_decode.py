@@ -5,6 +5,11 @@ AC posts ``application/x-www-form-urlencoded`` bodies with PHP-style bracketed k
 JSON, nested or flat. Account webhooks carry ``type`` and ``date_time``; automation "Webhook"
 actions carry the contact and ``seriesid`` but no ``type``. Events get the same identity as the
 poll path (``derive_key``), so a webhook and a poll of the same activity are one event.
+
+``date_time`` usually carries the account's offset (``2024-02-28T07:04:13-06:00``); older
+deliveries send none (``2013-07-18 08:46:33``), and those are read in the account's time zone
+(``activecampaign.timezone``): AC never retries a webhook, so a parseable time is never a
+rejection. A time outside the supported range (``core.timefmt``) is one, with the range.
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl
 
-from acsync.core.event import Event, build_event
+from acsync.core.event import Event, build_event, unicode_problem
 from acsync.core.timefmt import parse_instant
 
 # AC's webhook types → the event type they become (None: kept, not scored).
@@ -54,6 +59,9 @@ KNOWN_UNSCORED = {
     "account_contact_add",
     "account_contact_update",
 }
+# Types that may come without a contact: ``sent`` (a campaign starts sending) is about the
+# campaign, not about anyone in particular.
+WITHOUT_CONTACT = frozenset({"sent"})
 AUTOMATION = "automation"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -113,6 +121,8 @@ def decode_body(content_type: str, body: bytes) -> dict[str, Any]:
             data = json.loads(text)
         except ValueError:
             raise WebhookError("the body is not valid JSON") from None
+        except RecursionError:
+            raise WebhookError("the JSON body is nested too deeply") from None
         if not isinstance(data, dict):
             raise WebhookError("a JSON webhook must be an object")
         flat = [(k, v) for k, v in data.items() if "[" in k and isinstance(v, str | int | float)]
@@ -140,8 +150,11 @@ def _text(data: Any, *path: str) -> str | None:
     return node.strip() or None if isinstance(node, str) else None
 
 
-def to_events(data: dict[str, Any], received_at: datetime) -> Decoded:
-    """The events of one webhook. Raises WebhookError for a body that names no contact."""
+def to_events(data: dict[str, Any], received_at: datetime, zone: tzinfo = UTC) -> Decoded:
+    """The events of one webhook, its ``date_time`` read in ``zone`` when it has no offset.
+
+    Raises WebhookError for a body that is no AC webhook, or a scored type that names no contact.
+    A type that carries no contact by nature (``sent``: a campaign was sent) is ``ignored``."""
     kind = _text(data, "type")
     if kind is None:
         if _text(data, "seriesid") is None:
@@ -156,12 +169,14 @@ def to_events(data: dict[str, Any], received_at: datetime) -> Decoded:
     if target is None:
         return Decoded(kind, "unknown", [], contact_id, email)
     if contact_id is None and email is None:
+        if kind in WITHOUT_CONTACT:
+            return Decoded(kind, "ignored", [], None, None)
         raise WebhookError(f"a {kind} webhook without contact[id] or contact[email]")
     raw_at = _text(data, "date_time")
     try:
-        at = parse_instant(raw_at) if raw_at else received_at
-    except ValueError:
-        raise WebhookError(f"date_time {raw_at!r} is not an ISO 8601 time with an offset") from None
+        at = parse_instant(raw_at, zone) if raw_at else received_at
+    except ValueError as e:
+        raise WebhookError(f"date_time: {e}") from None
     attrs: dict[str, str | None] = {
         "campaign": _text(data, "campaign", "id"),
         "url": _text(data, "link", "url"),
@@ -172,6 +187,10 @@ def to_events(data: dict[str, Any], received_at: datetime) -> Decoded:
     }
     if attrs["list"] == "0":
         attrs["list"] = None
+    for name, value in (("contact[id]", contact_id), ("contact[email]", email), *attrs.items()):
+        problem = value and unicode_problem(value)
+        if problem:
+            raise WebhookError(f"{name}: {problem}")
     # the campaign name is descriptive, not identity
     event = build_event(target, at, contact_id, email, attrs, identity={**attrs, "name": None})
     return Decoded(kind, "ingested", [event], contact_id, email)

@@ -10,6 +10,10 @@ and contact states out), then *applied* in one write transaction. ``dirty`` is a
 counter: a contact that gained events while its chunk was computed stays dirty for the next
 run. Large runs process chunks in worker processes, one per core, each with its own
 connection; SQLite serializes their write transactions while the others compute.
+
+One contact's failure never stops the others: a contact whose ledger or scores cannot be
+computed (say, an event stored before instants were bounded, whose expiry overflows) is left as
+it was, stays dirty, and is named in ``ScoreReport.failed`` with the reason; the rest are scored.
 """
 
 from __future__ import annotations
@@ -48,12 +52,14 @@ class ScoreReport:
     changed: int = 0  # contacts whose rounded score, segment or wanted tags changed
     queued: int = 0  # writes to ActiveCampaign queued or changed in the outbox
     workers: int = 0  # worker processes used (0: this process alone)
+    failed: dict[int, str] = field(default_factory=dict)  # contact → why it could not be scored
 
     def add(self, other: ScoreReport) -> None:
         self.rebuilt += other.rebuilt
         self.evaluated += other.evaluated
         self.changed += other.changed
         self.queued += other.queued
+        self.failed.update(other.failed)
 
 
 class Stopped(Exception):
@@ -81,6 +87,7 @@ class Computed:
     ledger: list[tuple[object, ...]]
     states: list[State]
     steps: list[tuple[object, ...]] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)  # contact → reason: left as it was
 
 
 def score(
@@ -164,24 +171,46 @@ def compute(conn: sqlite3.Connection, chunk: Sequence[Todo], ruleset: Ruleset, n
     entries: dict[int, list[Entry]] = {}
     rows: list[tuple[object, ...]] = []
     stepped: list[tuple[object, ...]] = []
+    failed: dict[int, str] = {}
     if dirty:
         texts: dict[datetime, str] = {}
         events = dict(events_by_contact(conn, dirty, texts))
         for c in dirty:
             ca = created[c]
-            entries[c] = build_ledger(events.get(c, []), ruleset, None if ca is None else from_iso(ca))
-            rows.extend(ledger_rows(c, entries[c], texts))
-            stepped.extend((c, name, texts.get(t) or iso(t), v) for name, t, v in steps(entries[c], ruleset))
+            try:
+                mine = build_ledger(events.get(c, []), ruleset, None if ca is None else from_iso(ca))
+                mine_rows = ledger_rows(c, mine, texts)
+                mine_steps = [(c, name, texts.get(t) or iso(t), v) for name, t, v in steps(mine, ruleset)]
+            except Exception as e:  # the core is pure: what fails is this contact's data
+                failed[c] = _why(e)
+                continue
+            entries[c] = mine
+            rows.extend(mine_rows)
+            stepped.extend(mine_steps)
     clean = [c for c, d, _ in chunk if not d]
     if clean:
         entries.update(ledger_by_contact(conn, clean))
     states = []
     for c, _, _ in chunk:
-        s = evaluate(entries.get(c, []), ruleset, now)
-        tags = {tag: (iso(w.since), ",".join(w.reasons)) for tag, w in s.tags.items()}
-        nxt = None if s.next_change is None else iso(s.next_change)
+        if c in failed:
+            continue
+        try:
+            s = evaluate(entries.get(c, []), ruleset, now)
+            tags = {tag: (iso(w.since), ",".join(w.reasons)) for tag, w in s.tags.items()}
+            nxt = None if s.next_change is None else iso(s.next_change)
+        except Exception as e:
+            failed[c] = _why(e)
+            continue
         states.append(State(c, s.values, s.rounded, s.segments, tags, nxt))
-    return Computed(dirty, rows, states, stepped)
+    if failed:  # a contact whose ledger was built but whose scores failed keeps its old ledger
+        dirty = [c for c in dirty if c not in failed]
+        rows = [r for r in rows if r[0] not in failed]
+        stepped = [r for r in stepped if r[0] not in failed]
+    return Computed(dirty, rows, states, stepped, failed)
+
+
+def _why(e: Exception) -> str:
+    return f"{type(e).__name__}: {e}"[:300]
 
 
 # --- worker processes ---------------------------------------------------------------------------
@@ -221,6 +250,9 @@ def _apply(
         write_ledgers(conn, computed.ledger)
         _write_steps(conn, computed.rebuilt, computed.steps)
         report.rebuilt += len(computed.rebuilt)
+    if computed.failed:
+        report.failed.update(computed.failed)
+        chunk = [todo for todo in chunk if todo[0] not in computed.failed]
     previous = _previous(conn, [c for c, _, _ in chunk])
     writes = _Writes(at)
     for state, (_, seen, _) in zip(computed.states, chunk, strict=True):
@@ -344,3 +376,20 @@ class _Writes:
             "WHERE id = ?2",
             self.contacts,
         )
+
+
+def failure_lines(conn: sqlite3.Connection, failed: dict[int, str], limit: int = 20) -> list[str]:
+    """One line per contact that could not be scored (its AC id or e-mail, and why), at most
+    ``limit``, then how many more."""
+    shown = sorted(failed)[:limit]
+    names = {
+        c: ac_id or email or f"#{c}"
+        for c, ac_id, email in conn.execute(
+            "SELECT id, ac_id, email FROM contacts WHERE id IN (SELECT value FROM json_each(?))",
+            [json.dumps(shown)],
+        )
+    }
+    lines = [f"contact {names.get(c, f'#{c}')}: not scored: {failed[c]}" for c in shown]
+    if len(failed) > limit:
+        lines.append(f"... and {len(failed) - limit} more contacts not scored")
+    return lines

@@ -194,3 +194,23 @@ def push_safety(db: Database) -> None:
         ALTER TABLE outbox ADD COLUMN sent_bulk INTEGER NOT NULL DEFAULT 0;  -- 1: in a bulk import
         """
     )
+
+
+@migrations(name="0012_poison")
+def event_identity_by_name(db: Database) -> None:
+    # A tracked event's derived identity gained its name (two events in one second are two):
+    # re-key the stored ones as `event|contact|name|instant`, so a re-pull finds them, and
+    # rebuild those contacts' ledgers (their awards refer to the event's key).
+    db.executescript(
+        """
+        CREATE TEMP TABLE rekeyed AS
+            SELECT key AS old, 'event|' || substr(key, 7, length(key) - 7 - length(at)) || '|'
+                   || coalesce(name, '') || '|' || at AS new, contact
+            FROM events
+            WHERE type = 'event' AND key LIKE 'event|%|' || at AND length(key) > 7 + length(at);
+        UPDATE OR IGNORE events SET key = (SELECT new FROM rekeyed WHERE old = events.key)
+            WHERE key IN (SELECT old FROM rekeyed);
+        UPDATE contacts SET dirty = dirty + 1 WHERE id IN (SELECT contact FROM rekeyed);
+        DROP TABLE rekeyed;
+        """
+    )
