@@ -483,11 +483,31 @@ class _Pusher:
             self._retry([r for _, rs in group for r in _imported(rs)], f"could not confirm the contacts: {e}")
             self.progress.advance("push", len(group))
             return []
+        kept: list[Contact] = []
         for c, rs in group:
-            if str(rs[0].ac_id) not in there:
+            exists = True if str(rs[0].ac_id) in there else self._exists(str(rs[0].ac_id))
+            if exists:
+                kept.append((c, rs))
+            elif exists is None:
+                self._retry(_imported(rs), f"could not confirm contact #{rs[0].ac_id} in AC")
+                self.progress.advance("push")
+            else:
                 self._gone(c, rs[0].ac_id)
                 self.progress.advance("push")
-        return [(c, rs) for c, rs in group if str(rs[0].ac_id) in there]
+        return kept
+
+    def _exists(self, ac_id: str) -> bool | None:
+        """A contact left out of ``ids[]``: marked deleted only on its own 404 (``GET /contacts/{id}``),
+        so a list that under-reports can never mark live contacts deleted. None: unknown."""
+        try:
+            self.client.contact(ac_id)
+        except AcNotFound:
+            return False
+        except AcRetriableError as e:
+            log.info("contact #%s: could not confirm it (%s); not imported now", ac_id, e)
+            return None
+        log.warning("contact #%s exists but GET /contacts?ids[] left it out", ac_id)
+        return True
 
     def _item(self, rows: Sequence[Row]) -> dict[str, object]:
         item: dict[str, object] = {"email": rows[0].email}
