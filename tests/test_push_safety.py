@@ -337,3 +337,56 @@ def test_extra_requests_to_confirm_contacts_are_one_per_hundred(store: Store) ->
     report = w.push(NOW)
     assert report.batches == 1
     assert report.requests["GET contacts?ids"] == 3  # 250 contacts: 100 ids a request
+
+
+def test_two_push_processes_at_once_write_each_change_once(tmp_path: Path) -> None:
+    """Two `acsync push` processes on one database, against the sandbox over 127.0.0.1."""
+    import tomllib
+
+    from acsync.clock import utcnow
+    from acsync.config import validate
+    from acsync.jobs.pull import backfill
+    from acsync.jobs.score import score
+    from acsync.jobs.setup import setup
+    from acsync.sandbox import Sandbox, seed_account
+    from acsync.sandbox.readback import ac_holds, acsync_wants
+    from acsync.sandbox.server import serve_sandbox
+    from tests.conftest import ROOT
+
+    settings = validate(tomllib.loads((ROOT / "config.example.toml").read_text()), {})
+    sb = Sandbox(seed_account(60, 4, NOW), rate_limit=None, bulk_seconds=0.2)
+    db = tmp_path / "two.db"
+    with serve_sandbox(sb) as server:
+        client = AcClient(server.url, "sandbox", requests_per_second=1000)  # the sandbox has no limit here
+        now = utcnow()
+        with Store.open(db) as store:
+            setup(store, client, settings, dry_run=False)
+            backfill(store, client, now)
+            score(store, settings.ruleset(), settings.fingerprints(), now)
+        writes = WriteCounts(sb.account)
+        env = {
+            **os.environ,
+            "ACSYNC_ACTIVECAMPAIGN__URL": server.url,
+            "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "sandbox",
+        }
+        procs = [
+            subprocess.Popen(
+                acsync_command(db, "push", "--quiet"),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(2)
+        ]
+        outcomes = [p.communicate(timeout=120) for p in procs]
+        codes = [p.returncode for p in procs]
+        assert 0 in codes, outcomes
+        for code, (_out, err) in zip(codes, outcomes, strict=True):
+            assert code == 0 or "another push is running (pid" in err, err
+        with Store.open(db) as store:
+            left = store.conn.execute("SELECT count(*) FROM outbox WHERE dead = 0").fetchone()[0]
+            assert left == 0
+            assert ac_holds(sb.account, settings) == acsync_wants(store.conn, settings)
+        assert writes.twice() == []
+        assert sb.journal.counts["POST import/bulk_import"] == 1  # 60 contacts: one import, sent once

@@ -77,7 +77,12 @@ def one_pusher(db: Path, now: datetime) -> Iterator[None]:
     for the one-line message of the next one.
     """
     path = db.with_name(db.name + ".push-lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise AcsyncError(
+            f"cannot create the push lock {path} ({e.strerror}): push needs to write beside the database"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -288,6 +293,10 @@ class _Pusher:
 
     def _read_back(self, c: int, rows: list[Row]) -> None:
         """One contact's lost writes: what AC holds is recorded, the rest is written again."""
+        if rows[0].ac_id is None:  # nothing reaches AC without its id: nothing to look up
+            with self._write():
+                not_written(self.store.conn, rows)
+            return
         ac_id = str(rows[0].ac_id)
         held: list[Row] = []
         fields: dict[str, str] = {}
