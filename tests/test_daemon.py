@@ -132,6 +132,11 @@ def _in_step(db: Path, sb: Sandbox) -> bool:
             return w.pending() == 0 and w.actual_in_ac() == w.desired_in_ac()
 
 
+def _inbox_done(db: Path) -> bool:
+    with Store.open(db) as store:
+        return bool(store.conn.execute("SELECT count(*) FROM inbox WHERE status = 'new'").fetchone()[0] == 0)
+
+
 def _wait(pred: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
@@ -183,7 +188,7 @@ def test_kill_9_and_restart_loses_nothing_and_doubles_nothing(
     first.close()
     second = Running(db, server.url)
     try:
-        _wait(lambda: _in_step(db, sb))
+        _wait(lambda: _inbox_done(db) and _in_step(db, sb))  # AC may be in step before the restart ingests
     finally:
         assert second.stop()[0] == 0
     with Store.open(db) as store:

@@ -243,8 +243,13 @@ class AcClient:
         return next((c for c in found if str(c.get("email", "")).lower() == email.lower()), None)
 
     def update_contact_fields(self, contact_id: str, values: dict[str, str]) -> dict[str, Any]:
+        """Not repeated after a lost answer (a write twice all the same): push reads it back first."""
         body = {"contact": {"fieldValues": [{"field": f, "value": v} for f, v in values.items()]}}
-        return dict(self.request("PUT", f"contacts/{contact_id}", body=body, endpoint="contacts/{id}"))
+        return dict(
+            self.request(
+                "PUT", f"contacts/{contact_id}", body=body, endpoint="contacts/{id}", idempotent=False
+            )
+        )
 
     def campaign_pages(self) -> Iterator[Page]:
         return self.offset_pages("campaigns", "campaigns", {"orders[sdate]": "ASC"})

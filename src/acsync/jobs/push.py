@@ -3,8 +3,8 @@
 Field values of many contacts go through bulk import (≤ ``batch_size`` contacts and ≤ 400 kB a
 request, its own 100/min limit), with the wanted tags by name; the batch status is polled and
 each contact's outcome recorded. Bulk import upserts by e-mail, so it would re-create a contact
-AC deleted: only contacts AC showed within ``seen_within`` go that way, and a status that names
-an unknown contact id is reported loudly. The others, and every push of fewer than
+AC deleted: only contacts AC showed within ``seen_within`` go that way, and they are confirmed
+right before (below). The others, and every push of fewer than
 ``bulk_from`` contacts, use ``PUT /contacts/{id}`` (a 404 marks the contact deleted: nothing is
 written for it again) and ``POST /contactTags``. Tags are removed with ``DELETE
 /contactTags/{id}``, with the stored or looked-up contactTag id.
@@ -14,14 +14,14 @@ dies with its process); a second one says who holds it and ends (``PushBusy``).
 
 Every write is marked in the outbox before it is sent. A write whose answer was lost (a read
 timeout, a dropped connection, a 5xx, a killed push) keeps its mark, and the next push reads AC
-back before sending it again: a contact's tags before a tag is added, the fields and tags of the
-contacts a bulk import carried (once AC has no import outstanding, and only for contacts whose
-``udate`` moved since it left). Settling an import settles every row it carried, whatever the
-row wants now. Before a bulk import its contacts are confirmed in AC (``GET /contacts?ids[]=…``,
-100 a request): missing ones are marked deleted, and a contact AC still re-creates (deleted in
-the meantime) is deleted again at once and reported. A 422 is dead-lettered with AC's words;
-other failures are retried by later pushes with exponential backoff until ``max_attempts``,
-then dead-lettered too.
+back before sending it again: a contact's tags before a tag is added, its field values before
+they are PUT again, the fields and tags of the contacts a bulk import carried (once AC has no
+import outstanding: until then the import may still land). Settling an import settles every
+row it carried, whatever the row wants now. Before a bulk import its contacts are confirmed in
+AC (``GET /contacts?ids[]=…``, 100 a request): missing ones are marked deleted, and a contact
+AC re-creates all the same (deleted in the meantime) is deleted again at once and reported.
+A 422 is dead-lettered with AC's words; other failures are retried by later pushes with
+exponential backoff until ``max_attempts``, then dead-lettered too.
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ BULK_MAX_BYTES = 400_000
 BULK_SAFETY = 2_000  # bytes kept free for the envelope
 DONE, FAILED = "completed", ("failed", "interrupted")
 IMPORT_PATIENCE = timedelta(hours=1)  # how long a lost import may stay queued in AC before we look
-UDATE_SLACK = timedelta(minutes=5)  # AC's clock against ours, when telling "changed since it left"
 
 
 class SetupNeeded(ConfigError):
@@ -78,7 +77,12 @@ def one_pusher(db: Path, now: datetime) -> Iterator[None]:
     for the one-line message of the next one.
     """
     path = db.with_name(db.name + ".push-lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise AcsyncError(
+            f"cannot create the push lock {path} ({e.strerror}): push needs to write beside the database"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -242,9 +246,9 @@ class _Pusher:
 
         Returns the contacts left for a later push (an import may still be queued in AC), or None
         when there was nothing to look up. A bulk import is read back only once AC has no import
-        outstanding (or after ``IMPORT_PATIENCE``): until then it may still land. Contacts whose
-        ``udate`` did not move since the write left were certainly not written by it (one
-        ``GET /contacts?ids[]=…`` per 100); the others are read back (fields, tags).
+        outstanding (or after ``IMPORT_PATIENCE``): until then it may still land. Each contact
+        costs one ``GET /contacts/{id}/fieldValues`` and/or ``…/contactTags``: only after a lost
+        answer, and far cheaper than a field or tag written twice (automations fire on tags).
         """
         if not contacts:
             return None
@@ -261,10 +265,9 @@ class _Pusher:
                     self.report.waiting += sum(len(rs) for c, rs in contacts if c in later)
                     log.info("%d contacts wait for bulk imports still queued in AC", len(later))
         todo = [(c, [r for r in rs if r.lost]) for c, rs in contacts if c not in later]
-        moved = self._changed_since_sent(todo)
         for c, rs in todo:
             try:
-                self._read_back(c, rs, moved)
+                self._read_back(c, rs)
             except AcNotFound:
                 self._gone(c, rs[0].ac_id)
             except AcRetriableError as e:
@@ -288,51 +291,29 @@ class _Pusher:
             if isinstance(day, dict)
         )
 
-    def _changed_since_sent(self, contacts: list[Contact]) -> set[str] | None:
-        """AC ids whose ``udate`` moved since their oldest lost write left (None: unknown).
-
-        Only a shortcut: a contact whose udate did not move is not read back. Should AC not move
-        ``udate`` on an import, the write is merely sent again, never lost."""
-        ids = {str(rs[0].ac_id): min(str(r.sent_at or "") for r in rs) for _, rs in contacts if rs[0].ac_id}
-        if not ids:
-            return None
-        moved: set[str] = set()
-        try:
-            seen: set[str] = set()
-            keys = sorted(ids)
-            for i in range(0, len(keys), 100):
-                for contact in self.client.contacts_by_ids(keys[i : i + 100]):
-                    cid = str(as_id(contact.get("id")))
-                    seen.add(cid)
-                    if cid not in ids:
-                        return None  # AC ignored the filter: read every one back
-                    udate = _instant(contact.get("udate"))
-                    sent = _instant(ids[cid])
-                    if udate is None or sent is None or udate >= sent - UDATE_SLACK:
-                        moved.add(cid)
-        except AcRetriableError:
-            return None
-        return moved | (set(ids) - seen)  # a missing one: let the read-back find out (404)
-
-    def _read_back(self, c: int, rows: list[Row], moved: set[str] | None) -> None:
+    def _read_back(self, c: int, rows: list[Row]) -> None:
+        """One contact's lost writes: what AC holds is recorded, the rest is written again."""
+        if rows[0].ac_id is None:  # nothing reaches AC without its id: nothing to look up
+            with self._write():
+                not_written(self.store.conn, rows)
+            return
         ac_id = str(rows[0].ac_id)
         held: list[Row] = []
-        if moved is None or ac_id in moved:
-            fields: dict[str, str] = {}
-            if any(r.kind == "field" for r in rows):
-                for fv in self.client.contact_field_values(ac_id):
-                    fields[str(fv.get("field"))] = str(fv.get("value") or "")
-            links: dict[str, str] = {}
-            if any(r.kind == "tag" for r in rows):
-                links = {str(ct.get("tag")): str(ct.get("id")) for ct in self.client.contact_tags(ac_id)}
-                self.links[ac_id] = links
-            for r in rows:
-                if r.kind == "field":
-                    has = fields.get(self.ids[("field", r.name)], "") == r.sent_value
-                else:
-                    has = (self.ids[("tag", r.name)] in links) == (r.sent_value == ADD)
-                if has:
-                    held.append(r)
+        fields: dict[str, str] = {}
+        if any(r.kind == "field" for r in rows):
+            for fv in self.client.contact_field_values(ac_id):
+                fields[str(fv.get("field"))] = str(fv.get("value") or "")
+        links: dict[str, str] = {}
+        if any(r.kind == "tag" for r in rows):
+            links = {str(ct.get("tag")): str(ct.get("id")) for ct in self.client.contact_tags(ac_id)}
+            self.links[ac_id] = links
+        for r in rows:
+            if r.kind == "field":
+                has = fields.get(self.ids[("field", r.name)], "") == r.sent_value
+            else:
+                has = (self.ids[("tag", r.name)] in links) == (r.sent_value == ADD)
+            if has:
+                held.append(r)
         self.report.checked += len(rows)
         with self._write():
             for r in held:
@@ -511,11 +492,31 @@ class _Pusher:
             self._retry([r for _, rs in group for r in _imported(rs)], f"could not confirm the contacts: {e}")
             self.progress.advance("push", len(group))
             return []
+        kept: list[Contact] = []
         for c, rs in group:
-            if str(rs[0].ac_id) not in there:
+            exists = True if str(rs[0].ac_id) in there else self._exists(str(rs[0].ac_id))
+            if exists:
+                kept.append((c, rs))
+            elif exists is None:
+                self._retry(_imported(rs), f"could not confirm contact #{rs[0].ac_id} in AC")
+                self.progress.advance("push")
+            else:
                 self._gone(c, rs[0].ac_id)
                 self.progress.advance("push")
-        return [(c, rs) for c, rs in group if str(rs[0].ac_id) in there]
+        return kept
+
+    def _exists(self, ac_id: str) -> bool | None:
+        """A contact left out of ``ids[]``: marked deleted only on its own 404 (``GET /contacts/{id}``),
+        so a list that under-reports can never mark live contacts deleted. None: unknown."""
+        try:
+            self.client.contact(ac_id)
+        except AcNotFound:
+            return False
+        except AcRetriableError as e:
+            log.info("contact #%s: could not confirm it (%s); not imported now", ac_id, e)
+            return None
+        log.warning("contact #%s exists but GET /contacts?ids[] left it out", ac_id)
+        return True
 
     def _item(self, rows: Sequence[Row]) -> dict[str, object]:
         item: dict[str, object] = {"email": rows[0].email}
@@ -607,7 +608,7 @@ class _Pusher:
                 [json.dumps(unknown)],
             )
         }
-        emails = {str(rs[0].email).lower(): c for c, rs in group if rs[0].ac_id not in success}
+        emails = {str(rs[0].email).lower(): (c, rs[0].ac_id) for c, rs in group if rs[0].ac_id not in success}
         for new_id in [x for x in unknown if x not in known]:
             self.report.created.append(new_id)
             try:
@@ -631,8 +632,8 @@ class _Pusher:
                 )
                 continue
             self.report.undone.append(new_id)
-            if (c := emails.get(email)) is not None:
-                self._gone(c, None)
+            if (local := emails.get(email)) is not None:
+                self._gone(*local)
             log.warning(
                 "bulk import %s re-created contact #%s (deleted in AC meanwhile): deleted it again",
                 batch,
@@ -703,15 +704,6 @@ def _count(value: object) -> int:
         return int(str(value))
     except ValueError:
         return 0
-
-
-def _instant(value: object) -> datetime | None:
-    """An AC time (``2026-02-16T01:54:50-05:00``) or a stored one (``…Z``); None when unreadable."""
-    try:
-        t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo is not None else None
 
 
 def _imported(rows: Sequence[Row]) -> list[Row]:
