@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import click
 
-from acsync import __version__
+from acsync import __version__, masking
 from acsync.clock import utcnow
 from acsync.config import Settings, config_path, load_config
 from acsync.core.timefmt import parse_instant
@@ -95,7 +95,7 @@ class Group(click.Group):
         except Exception as e:
             obj = ctx.find_object(Context)
             if obj is not None and obj.verbose:  # asked for: the traceback, before the one line
-                click.echo(traceback.format_exc(), err=True, nl=False)
+                click.echo(masking.mask(traceback.format_exc()), err=True, nl=False)
             settings = obj._settings if obj is not None else None
             db = obj.db_option or (settings.store.path if settings else None) if obj is not None else None
             timeout = settings.store.busy_timeout if settings else None
@@ -185,10 +185,11 @@ def cli(ctx: click.Context, config_option: str | None, db_option: str | None, ve
     Static and expiring points, inactivity rules, thresholds and segments, computed locally
     from your contacts' activity and explainable entry by entry.
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from acsync.logs import TextFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(TextFormatter(()))  # masks every known secret, as `run` and `serve` do
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
     ctx.obj = Context(config_option, db_option, verbose)
 
 

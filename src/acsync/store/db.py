@@ -60,6 +60,8 @@ class Store:
                         migrations.apply(db)
                 conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as e:
+            if "database or disk is full" in str(e):
+                raise StoreError(f"the disk holding {path} is full: free space there and run it again") from e
             raise StoreError(f"cannot use {path} as an acsync database: {e}") from e
         except OSError as e:
             raise StoreError(
