@@ -598,3 +598,11 @@ def test_the_commands_without_a_config_say_bad_input_in_one_line(
     line = assert_one_line(CliRunner().invoke(cli, [a.replace("{tmp}", str(tmp_path)) for a in args]))
     assert words in line
     assert (tmp_path / "a-file").read_text(encoding="utf-8") == "keep me"
+
+
+def test_a_group_without_a_command_prints_its_help_not_an_error() -> None:
+    for args in ([], ["report"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code in (0, 2)  # click < 8.2: 0
+        assert result.output.startswith("Usage: ")
+        assert "error:" not in result.output

@@ -82,6 +82,10 @@ def _usage(error: click.ClickException) -> Failure:
     return Failure.of(text, error.exit_code)
 
 
+# Click ≥ 8.2 raises it for a group called without a command (it prints the help, not an error).
+_NO_ARGS_IS_HELP: type[click.ClickException] = getattr(click.exceptions, "NoArgsIsHelpError", _Said)
+
+
 class Group(click.Group):
     """The one place where every exception becomes words and an exit code (``acsync.failures``):
     one line on standard error that names the fix, never a traceback (``-v`` logs it), never a
@@ -96,8 +100,8 @@ class Group(click.Group):
             obj = ctx.find_object(Context)
             if obj is not None and obj.verbose:  # asked for: the traceback, before the one line
                 click.echo(masking.mask(traceback.format_exc()), err=True, nl=False)
-            settings = obj._settings if obj is not None else None
-            db = obj.db_option or (settings.store.path if settings else None) if obj is not None else None
+            settings = obj._settings if obj is not None else None  # None: the config failed
+            db = (obj.db_option if obj is not None else None) or (settings.store.path if settings else None)
             timeout = settings.store.busy_timeout if settings else None
             raise _Said(describe(e, Path(db) if db else None, timeout)) from e
 
@@ -113,6 +117,9 @@ class Group(click.Group):
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _Said as e:
             _say(e.failure)
+        except _NO_ARGS_IS_HELP as e:  # `acsync` alone: the help, as asked
+            e.show()
+            sys.exit(e.exit_code)
         except click.ClickException as e:
             _say(_usage(e))
         except click.Abort:
@@ -451,12 +458,12 @@ def run(obj: Context, log_format: str) -> None:
             settings, obj.db_path, token, lambda sleep: client_from_config(settings.activecampaign, sleep)
         )
 
-        def _stop(signum: int, frame: object) -> None:
-            daemon.stop()
+    def _stop(signum: int, frame: object) -> None:
+        daemon.stop()
 
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        daemon.run()
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    daemon.run()
 
 
 @cli.command()
