@@ -11,7 +11,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -488,24 +487,22 @@ def test_two_processes_creating_a_new_database_at_once_both_succeed(tmp_path: Pa
         assert applied[0] == applied[1] > 0  # every migration applied exactly once
 
 
-def test_two_backfill_processes_on_a_new_database(tmp_path: Path) -> None:
+def test_two_processes_loading_into_a_new_database_at_once(tmp_path: Path) -> None:
+    """As two backfills starting together: both create, migrate and write the same new database."""
     db = tmp_path / "new.db"
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from acsync.store import Store; Store.open(sys.argv[1]).close()",
-                str(db),
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
+            acsync_command(db, "ingest", str(EVENTS)), stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        for _ in range(4)
+        for _ in range(3)
     ]
-    for p in procs:
-        _, err = p.communicate(timeout=60)
-        assert p.returncode == 0, err
+    outcomes = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outcomes, strict=True):
+        assert p.returncode == 0, err.decode()
+        assert b"read 1000" in out
+    new = [int(out.decode().split("new ")[1].split(",")[0]) for out, _ in outcomes]
+    assert sum(new) == 825  # every event stored once, whoever stored it
+    assert state(db)["events"] == 825
 
 
 def test_a_newer_database_is_refused_read_write_and_read_only(store: Store) -> None:

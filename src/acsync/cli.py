@@ -663,7 +663,7 @@ def outbox(obj: Context, dead: bool, retry: bool, fmt: str) -> None:
             "value": r.value,
             "attempts": r.attempts,
             "next_attempt": r.next_attempt_at or "",
-            "last_error": r.last_error or "",
+            "last_error": masking.mask(r.last_error or ""),  # written before a secret was known
         }
         for r in rows
     ]
