@@ -603,3 +603,19 @@ def test_a_group_without_a_command_prints_its_help_not_an_error() -> None:
         assert result.exit_code in (0, 2)  # click < 8.2: 0
         assert result.output.startswith("Usage: ")
         assert "error:" not in result.output
+
+
+def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """A long-lived writer (the daemon) must be able to write again once space is free."""
+    with Store.open(tmp_path / "a.db") as store:
+        used = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {used}")
+        with pytest.raises(sqlite3.OperationalError, match="full"), store.write() as conn:
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)", [(str(i), "x" * 500) for i in range(200)]
+            )
+        assert not store.conn.in_transaction
+        store.conn.execute(f"PRAGMA max_page_count = {used + 1000}")
+        with store.write():
+            store.set_meta("after", "space was freed")
+        assert store.get_meta("after") == "space was freed"
