@@ -11,7 +11,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -315,9 +314,12 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         assert f"port {port} on 127.0.0.1 is in use" in line
         assert "--port" in line
         env = {"ACSYNC_WEBHOOK__TOKEN": "t" * 20, "ACSYNC_WEBHOOK__PORT": str(port)}
-        line = assert_one_line(invoke(tmp_path / "a.db", "serve", env=env), (1,))
-        assert f"port {port} on 127.0.0.1 is in use" in line
-        assert "webhook.port" in line
+        for command in ("serve", "run"):
+            env["ACSYNC_ACTIVECAMPAIGN__API_TOKEN"] = "k" * 20
+            env["ACSYNC_ACTIVECAMPAIGN__URL"] = "http://127.0.0.1:9"
+            line = assert_one_line(invoke(tmp_path / "a.db", command, env=env), (1,))
+            assert f"port {port} on 127.0.0.1 is in use" in line
+            assert "webhook.port" in line
 
 
 def _read_only(directory: Path, command: list[str]) -> list[str] | None:
@@ -485,24 +487,22 @@ def test_two_processes_creating_a_new_database_at_once_both_succeed(tmp_path: Pa
         assert applied[0] == applied[1] > 0  # every migration applied exactly once
 
 
-def test_two_backfill_processes_on_a_new_database(tmp_path: Path) -> None:
+def test_two_processes_loading_into_a_new_database_at_once(tmp_path: Path) -> None:
+    """As two backfills starting together: both create, migrate and write the same new database."""
     db = tmp_path / "new.db"
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from acsync.store import Store; Store.open(sys.argv[1]).close()",
-                str(db),
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
+            acsync_command(db, "ingest", str(EVENTS)), stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        for _ in range(4)
+        for _ in range(3)
     ]
-    for p in procs:
-        _, err = p.communicate(timeout=60)
-        assert p.returncode == 0, err
+    outcomes = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outcomes, strict=True):
+        assert p.returncode == 0, err.decode()
+        assert b"read 1000" in out
+    new = [int(out.decode().split("new ")[1].split(",")[0]) for out, _ in outcomes]
+    assert sum(new) == 825  # every event stored once, whoever stored it
+    assert state(db)["events"] == 825
 
 
 def test_a_newer_database_is_refused_read_write_and_read_only(store: Store) -> None:
@@ -512,3 +512,110 @@ def test_a_newer_database_is_refused_read_write_and_read_only(store: Store) -> N
             StoreError, match=r"newer acsync \(migration 9999_from_the_future\): upgrade acsync"
         ):
             Store.open(store.path, readonly=readonly)
+
+
+# --- every command -----------------------------------------------------------------------------
+
+
+def _commands() -> list[tuple[str, ...]]:
+    import click
+
+    def walk(group: click.Group, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        out: list[tuple[str, ...]] = []
+        for name, cmd in sorted(group.commands.items()):
+            out.extend(walk(cmd, (*prefix, name)) if isinstance(cmd, click.Group) else [(*prefix, name)])
+        return out
+
+    return walk(cli, ())
+
+
+# What each command needs to get as far as its config and its database; a command not named here
+# (a new one) runs without arguments, which must fail in one line too.
+ARGS: dict[tuple[str, ...], list[str]] = {
+    ("ingest",): [str(EVENTS)],
+    ("backfill",): ["--quiet"],
+    ("sync",): ["--quiet"],
+    ("explain",): ["1024"],
+    ("report", "html"): ["-o", "{tmp}/r.html"],
+    ("simulate",): ["--rules", str(EXAMPLE)],
+}
+ENV = {
+    "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "token-of-the-sweep-0123456789",
+    "ACSYNC_ACTIVECAMPAIGN__URL": "http://127.0.0.1:9",  # nothing listens: no request may be needed
+    "ACSYNC_WEBHOOK__TOKEN": "webhook-token-of-the-sweep",
+    "ACSYNC_WEBHOOK__PORT": "0",
+}
+WITHOUT_CONFIG = {("sandbox",), ("demo",)}  # they bring their own
+
+
+def _args(command: tuple[str, ...], tmp: Path) -> list[str]:
+    return [*command, *(a.replace("{tmp}", str(tmp)) for a in ARGS.get(command, []))]
+
+
+@pytest.mark.parametrize("command", [c for c in _commands() if c not in WITHOUT_CONFIG], ids=" ".join)
+def test_every_command_says_a_config_problem_in_one_line(command: tuple[str, ...], tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    result = invoke(db, *_args(command, tmp_path), env={**ENV, "ACSYNC_STROE__PATH": "x"})
+    line = assert_one_line(result, (2,))
+    assert "ACSYNC_STROE__PATH: no config section 'stroe'" in line
+    assert not db.exists()  # nothing done before the config was known to be good
+
+
+USES_THE_DATABASE = [c for c in _commands() if c not in WITHOUT_CONFIG and c != ("check-config",)]
+
+
+@pytest.mark.parametrize("command", USES_THE_DATABASE, ids=" ".join)
+def test_every_command_refuses_a_database_from_a_newer_acsync_in_one_line(
+    command: tuple[str, ...], scored: Path, tmp_path: Path
+) -> None:
+    db = _newer(_copy(scored, tmp_path / "n.db"))
+    before = state(db)
+    result = invoke(db, *_args(command, tmp_path), env=ENV)
+    line = assert_one_line(result, (1, 2))
+    if command in ARGS or result.exit_code == 1:  # a new command without its arguments: exit 2
+        assert "written by a newer acsync (migration 9999_from_the_future): upgrade acsync" in line
+    assert state(db) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["sandbox", "--port", "70000"], "70000"),
+        (["sandbox", "--host", "192.0.2.1", "--port", "8025"], "not an address of this machine"),
+        (
+            ["demo", "--dir", "{tmp}/a-file", "--contacts", "10", "--quiet"],
+            "a-file: a part of that path is a file",
+        ),
+    ],
+)
+def test_the_commands_without_a_config_say_bad_input_in_one_line(
+    args: list[str], words: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("keep me", encoding="utf-8")
+    line = assert_one_line(CliRunner().invoke(cli, [a.replace("{tmp}", str(tmp_path)) for a in args]))
+    assert words in line
+    assert (tmp_path / "a-file").read_text(encoding="utf-8") == "keep me"
+
+
+def test_a_group_without_a_command_prints_its_help_not_an_error() -> None:
+    for args in ([], ["report"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code in (0, 2)  # click < 8.2: 0
+        assert result.output.startswith("Usage: ")
+        assert "error:" not in result.output
+
+
+def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """A long-lived writer (the daemon) must be able to write again once space is free."""
+    with Store.open(tmp_path / "a.db") as store:
+        used = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {used}")
+        with pytest.raises(sqlite3.OperationalError, match="full"), store.write() as conn:
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)", [(str(i), "x" * 500) for i in range(200)]
+            )
+        assert not store.conn.in_transaction
+        store.conn.execute(f"PRAGMA max_page_count = {used + 1000}")
+        with store.write():
+            store.set_meta("after", "space was freed")
+        assert store.get_meta("after") == "space was freed"

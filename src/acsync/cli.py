@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import click
 
-from acsync import __version__
+from acsync import __version__, masking
 from acsync.clock import utcnow
 from acsync.config import Settings, config_path, load_config
 from acsync.core.timefmt import parse_instant, parse_when
@@ -82,6 +82,10 @@ def _usage(error: click.ClickException) -> Failure:
     return Failure.of(text, error.exit_code)
 
 
+# Click ≥ 8.2 raises it for a group called without a command (it prints the help, not an error).
+_NO_ARGS_IS_HELP: type[click.ClickException] = getattr(click.exceptions, "NoArgsIsHelpError", _Said)
+
+
 class Group(click.Group):
     """The one place where every exception becomes words and an exit code (``acsync.failures``):
     one line on standard error that names the fix, never a traceback (``-v`` logs it), never a
@@ -95,9 +99,9 @@ class Group(click.Group):
         except Exception as e:
             obj = ctx.find_object(Context)
             if obj is not None and obj.verbose:  # asked for: the traceback, before the one line
-                click.echo(traceback.format_exc(), err=True, nl=False)
-            settings = obj._settings if obj is not None else None
-            db = obj.db_option or (settings.store.path if settings else None) if obj is not None else None
+                click.echo(masking.mask(traceback.format_exc()), err=True, nl=False)
+            settings = obj._settings if obj is not None else None  # None: the config failed
+            db = (obj.db_option if obj is not None else None) or (settings.store.path if settings else None)
             timeout = settings.store.busy_timeout if settings else None
             raise _Said(describe(e, Path(db) if db else None, timeout)) from e
 
@@ -113,6 +117,9 @@ class Group(click.Group):
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _Said as e:
             _say(e.failure)
+        except _NO_ARGS_IS_HELP as e:  # `acsync` alone: the help, as asked
+            e.show()
+            sys.exit(e.exit_code)
         except click.ClickException as e:
             _say(_usage(e))
         except click.Abort:
@@ -188,10 +195,11 @@ def cli(ctx: click.Context, config_option: str | None, db_option: str | None, ve
     Static and expiring points, inactivity rules, thresholds and segments, computed locally
     from your contacts' activity and explainable entry by entry.
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from acsync.logs import TextFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(TextFormatter(()))  # masks every known secret, as `run` and `serve` do
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
     ctx.obj = Context(config_option, db_option, verbose)
 
 
@@ -470,12 +478,12 @@ def run(obj: Context, log_format: str) -> None:
             lambda sleep: client_from_config(settings.activecampaign, sleep, db_path=obj.db_path),
         )
 
-        def _stop(signum: int, frame: object) -> None:
-            daemon.stop()
+    def _stop(signum: int, frame: object) -> None:
+        daemon.stop()
 
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        daemon.run()
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    daemon.run()
 
 
 @cli.command()
@@ -690,7 +698,7 @@ def outbox(obj: Context, dead: bool, retry: bool, fmt: str) -> None:
             "value": r.value,
             "attempts": r.attempts,
             "next_attempt": r.next_attempt_at or "",
-            "last_error": r.last_error or "",
+            "last_error": masking.mask(r.last_error or ""),  # written before a secret was known
         }
         for r in rows
     ]

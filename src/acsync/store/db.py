@@ -60,6 +60,8 @@ class Store:
                         migrations.apply(db)
                 conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as e:
+            if "database or disk is full" in str(e):
+                raise StoreError(f"the disk holding {path} is full: free space there and run it again") from e
             raise StoreError(f"cannot use {path} as an acsync database: {e}") from e
         except OSError as e:
             raise StoreError(
@@ -87,10 +89,17 @@ class Store:
         try:
             yield self.conn
         except BaseException:
-            if self.conn.in_transaction:  # SQLite may have rolled back already (a full disk)
-                self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error:  # a full disk at commit: never leave the connection inside a transaction
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+            self.conn.execute("ROLLBACK")
 
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
