@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench clean
+.PHONY: demo test test-floors lint fmt bench lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,17 @@ demo: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
+
+# The tests at the declared minimum of every dependency (pyproject's floors), in a second venv.
+FLOORS := .venv-floors
+test-floors:
+	rm -rf $(FLOORS)
+	$(PYTHON) -m venv $(FLOORS)
+	$(FLOORS)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) .ci/floors.py > $(FLOORS)/floors.txt
+	$(FLOORS)/bin/python -m pip install --quiet -c $(FLOORS)/floors.txt -e '.[dev]'
+	$(FLOORS)/bin/python .ci/floors.py --check
+	$(FLOORS)/bin/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
@@ -36,5 +47,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_push.py
 	$(BIN)/python benchmarks/bench_quality.py
 
+# The image's pinned, hashed dependencies (docker/requirements.txt) from pyproject.toml: run after
+# changing a dependency (needs pip-tools: $(BIN)/pip install pip-tools).
+lock: $(STAMP)
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links \
+		-o docker/requirements.txt pyproject.toml docker/build.in
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-floors build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

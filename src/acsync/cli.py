@@ -516,6 +516,21 @@ def serve(obj: Context, log_format: str) -> None:
 
 
 @cli.command()
+@click.option("--timeout", type=click.FloatRange(0.1, 60), default=4.0, show_default=True, help="Seconds.")
+@click.pass_obj
+def healthcheck(obj: Context, timeout: float) -> None:
+    """Probe GET /healthz of the running daemon on the configured [webhook] port: exit 0 when it
+    answers 200, else 1 with the reason (the image's HEALTHCHECK; it follows ACSYNC_WEBHOOK__PORT).
+    """
+    from acsync.serving import probe_health
+
+    problem = probe_health(obj.settings.webhook.host, obj.settings.webhook.port, timeout)
+    if problem:
+        raise AcsyncError(problem)
+    click.echo("healthy")
+
+
+@cli.command()
 @click.option("--dry-run", is_flag=True, help="Say what would be created; change nothing.")
 @click.pass_obj
 def setup(obj: Context, dry_run: bool) -> None:
@@ -1363,7 +1378,7 @@ def demo(obj: Context, contacts: int, seed: int, directory: str, quiet: bool) ->
 
 
 def _example_config() -> Path:
-    here = Path(__file__).resolve().parents[2] / "config.example.toml"  # a source checkout
+    here = Path(__file__).resolve().parent / "config.example.toml"  # shipped in the package
     if here.is_file():
         return here
     cwd = Path("config.example.toml")
