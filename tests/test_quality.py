@@ -391,3 +391,27 @@ def test_cli_tune_json_and_the_missing_extra(
     assert missing.exit_code == 1
     assert "pip install 'acsync[tune]'" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_the_html_page_has_the_quality_section(planted_db: Path) -> None:
+    from acsync.reports.dashboard import page
+    from tests.test_reports import _Cells
+
+    rs = settings(PLANTED).ruleset()
+    html = page(planted_db, rs, rs.scores[0], END, END, title="t")
+    with Store.open(planted_db, readonly=True) as store:
+        expected = quality(store.conn, rs, rs.scores[0], Options(END))
+    assert "<script" not in html
+    assert "Does the score predict sales?" in html
+    assert f"<p data-quality=verdict>{expected['verdict']}</p>" in html
+    assert "<polyline data-quality=gains" in html
+    for s in expected["segments"]:
+        assert f"data-segment='{s['segment']}'" in html
+    cells = _Cells()
+    cells.feed(html)
+    shown = cells.rows["quality"]
+    assert len(shown) == 10
+    for row, want in zip(shown, expected["deciles"], strict=True):
+        assert row["contacts"] == str(want["contacts"])
+        assert row["converted"] == str(want["converted"])
+        assert row["lift"] == str(want["lift"])

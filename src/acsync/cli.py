@@ -1191,14 +1191,28 @@ def demo(obj: Context, contacts: int, seed: int, directory: str, quiet: bool) ->
         for report_ in reports.values():
             click.echo()
             emit(render_table(report_.title, report_.headers, report_.cells()))
+        _demo_quality(conn, ruleset, sdef, now)
     html = result.directory / "report.html"
     html.write_text(
         page(result.db, ruleset, sdef, None, now, title=f"acsync demo: {sdef.name}"), encoding="utf-8"
     )
     click.echo(f"HTML report: {html.resolve()}")
     click.echo(
-        f"Explore: acsync --config {result.config} report inactive (or explain <e-mail>, report history)"
+        f"Explore: acsync --config {result.config} report inactive (or explain <e-mail>, report history, "
+        "report quality, tune)"
     )
+
+
+def _demo_quality(conn: Any, ruleset: Any, sdef: Any, now: datetime) -> None:
+    """Does the demo's score predict its orders? The summary and conversion by segment."""
+    from acsync.reports.quality import Options, quality, summary_lines, tables
+
+    result = quality(conn, ruleset, sdef, Options(now))
+    click.echo("\nDoes the score predict sales? (acsync report quality)")
+    for line in summary_lines(result):
+        click.echo(f"  {line}")
+    title, headers, rows = next(t for t in tables(result) if t[0] == "by segment")
+    emit(render_table(f"orders within {result['within']}, {title}", headers, rows))
 
 
 def _example_config() -> Path:
