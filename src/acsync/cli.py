@@ -863,7 +863,8 @@ def quality_options(fn: Any) -> Any:
                 "--outcome",
                 default="order",
                 show_default=True,
-                help="The event type that counts as converting.",
+                metavar="TYPE",
+                help="The event type that counts as converting (order, deal_won, tag_added, …).",
             ),
             click.option(
                 "--match",
@@ -876,10 +877,16 @@ def quality_options(fn: Any) -> Any:
                 "--within",
                 default="90d",
                 show_default=True,
+                metavar="DURATION",
                 help="Horizon: converting within this long after a snapshot.",
             ),
             click.option(
-                "--every", "every_q", default="1mo", show_default=True, help="Time between snapshots."
+                "--every",
+                "every_q",
+                default="1mo",
+                show_default=True,
+                metavar="DURATION",
+                help="Time between snapshots.",
             ),
             click.option(
                 "--since",
@@ -897,8 +904,11 @@ def _quality_options(
     at: datetime, outcome: str, match: Sequence[str], within: str, every: str, since: str | None
 ) -> Any:
     from acsync.core.durations import parse_duration
+    from acsync.core.event import EVENT_TYPES
     from acsync.reports.quality import Options, Outcome
 
+    if outcome not in EVENT_TYPES:
+        raise click.BadParameter(f"expected one of {', '.join(sorted(EVENT_TYPES))}", param_hint="--outcome")
     try:
         parsed = Outcome.parse(outcome, match)
     except ValueError as e:

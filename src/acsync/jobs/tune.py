@@ -82,10 +82,11 @@ def dataset(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, opts: Op
     snapshots = [iso(t) for t in instants]
     horizons = [iso(opts.within.after(t)) for t in instants]
     start = round_score(clamp(0.0, sdef))
-    people: list[Person] = population(conn, opts.outcome)
-    for person, (_, (entries,)) in zip(
-        people, replayed_ledgers(conn, all_contacts(conn), [ruleset]), strict=True
-    ):
+    known: dict[int, Person] = {p.id: p for p in population(conn, opts.outcome)}
+    for info, (entries,) in replayed_ledgers(conn, all_contacts(conn), [ruleset]):
+        person = known.get(info.id)
+        if person is None:  # created since the population was read
+            continue
         mine = [e for e in entries if e.score == sdef.name]
         stepped = q.encode_steps((iso(t), v) for name, t, v in steps(mine, ruleset) if name == sdef.name)
         for snap, value, converted in q.contact_samples(
