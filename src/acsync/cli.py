@@ -984,6 +984,7 @@ def report_quality(
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "toml", "json"]), default="table", show_default=True
 )
+@OUTPUT_OPTION
 @click.pass_obj
 def tune(
     obj: Context,
@@ -995,6 +996,7 @@ def tune(
     at_text: str | None,
     score_name: str | None,
     fmt: str,
+    output: str | None,
 ) -> None:
     """Suggest points from how much each rule predicts the outcome: a regularized logistic
     regression on each rule's contribution at each snapshot of `report quality`, validated on
@@ -1009,7 +1011,7 @@ def tune(
     sdef = _score_def(ruleset, score_name)
     opts = _quality_options(parse_at(at_text) or utcnow(), outcome, match, within, every_q, since_q)
     with obj.store(readonly=True) as store:
-        emit(render(run(store.conn, settings, ruleset, sdef, opts), fmt))
+        emit(render(run(store.conn, settings, ruleset, sdef, opts), fmt), output)
 
 
 @cli.command()
