@@ -391,3 +391,44 @@ def test_cli_tune_json_and_the_missing_extra(
     assert missing.exit_code == 1
     assert "pip install 'acsync[tune]'" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_the_html_page_has_the_quality_section(planted_db: Path) -> None:
+    from acsync.reports.dashboard import page
+    from tests.test_reports import _Cells
+
+    rs = settings(PLANTED).ruleset()
+    html = page(planted_db, rs, rs.scores[0], END, END, title="t")
+    with Store.open(planted_db, readonly=True) as store:
+        expected = quality(store.conn, rs, rs.scores[0], Options(END))
+    assert "<script" not in html
+    assert "Does the score predict sales?" in html
+    assert f"<p data-quality=verdict>{expected['verdict']}</p>" in html
+    assert "<polyline data-quality=gains" in html
+    for s in expected["segments"]:
+        assert f"data-segment='{s['segment']}'" in html
+    cells = _Cells()
+    cells.feed(html)
+    shown = cells.rows["quality"]
+    assert len(shown) == 10
+    for row, want in zip(shown, expected["deciles"], strict=True):
+        assert row["contacts"] == str(want["contacts"])
+        assert row["converted"] == str(want["converted"])
+        assert row["lift"] == str(want["lift"])
+
+
+def test_cli_simulate_quality_side_by_side(planted_db: Path, tmp_path: Path) -> None:
+    current, proposed = tmp_path / "shuffled.toml", tmp_path / "planted.toml"
+    current.write_text(_toml(SHUFFLED), encoding="utf-8")
+    proposed.write_text(_toml(PLANTED), encoding="utf-8")
+    args = ["--config", str(current), "--db", str(planted_db), "simulate", "--rules", str(proposed)]
+    args += ["--quality", "--at", iso(END), "--within", "30d", "--since", iso(T0 + timedelta(days=30))]
+    table = CliRunner().invoke(cli, args)
+    assert table.exit_code == 0, table.output
+    assert "AUC proposed − current: +" in table.stdout
+    assert "the proposed rules rank converting contacts better" in table.stdout
+    assert "decile 1 rate / lift" in table.stdout
+    data = json.loads(CliRunner().invoke(cli, [*args, "--format", "json"]).stdout)
+    assert data["proposed"]["samples"] == data["current"]["samples"]
+    assert data["auc_difference"] == round(data["proposed"]["auc"] - data["current"]["auc"], 4)
+    assert data["auc_difference_ci"][0] > 0

@@ -1038,7 +1038,8 @@ def quality_options(fn: Any) -> Any:
                 "--outcome",
                 default="order",
                 show_default=True,
-                help="The event type that counts as converting.",
+                metavar="TYPE",
+                help="The event type that counts as converting (order, deal_won, tag_added, …).",
             ),
             click.option(
                 "--match",
@@ -1051,10 +1052,16 @@ def quality_options(fn: Any) -> Any:
                 "--within",
                 default="90d",
                 show_default=True,
+                metavar="DURATION",
                 help="Horizon: converting within this long after a snapshot.",
             ),
             click.option(
-                "--every", "every_q", default="1mo", show_default=True, help="Time between snapshots."
+                "--every",
+                "every_q",
+                default="1mo",
+                show_default=True,
+                metavar="DURATION",
+                help="Time between snapshots.",
             ),
             click.option(
                 "--since",
@@ -1072,8 +1079,11 @@ def _quality_options(
     at: datetime, outcome: str, match: Sequence[str], within: str, every: str, since: str | None
 ) -> Any:
     from acsync.core.durations import parse_duration
+    from acsync.core.event import EVENT_TYPES
     from acsync.reports.quality import Options, Outcome
 
+    if outcome not in EVENT_TYPES:
+        raise click.BadParameter(f"expected one of {', '.join(sorted(EVENT_TYPES))}", param_hint="--outcome")
     try:
         parsed = Outcome.parse(outcome, match)
     except ValueError as e:
@@ -1149,6 +1159,7 @@ def report_quality(
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "toml", "json"]), default="table", show_default=True
 )
+@OUTPUT_OPTION
 @click.pass_obj
 def tune(
     obj: Context,
@@ -1160,6 +1171,7 @@ def tune(
     at_text: str | None,
     score_name: str | None,
     fmt: str,
+    output: str | None,
 ) -> None:
     """Suggest points from how much each rule predicts the outcome: a regularized logistic
     regression on each rule's contribution at each snapshot of `report quality`, validated on
@@ -1174,7 +1186,7 @@ def tune(
     sdef = _score_def(ruleset, score_name)
     opts = _quality_options(parse_at(at_text) or utcnow(), outcome, match, within, every_q, since_q)
     with obj.store(readonly=True) as store:
-        emit(render(run(store.conn, settings, ruleset, sdef, opts), fmt))
+        emit(render(run(store.conn, settings, ruleset, sdef, opts), fmt), output)
 
 
 @cli.command()
@@ -1367,14 +1379,28 @@ def demo(obj: Context, contacts: int, seed: int, directory: str, quiet: bool) ->
         for report_ in reports.values():
             click.echo()
             emit(render_table(report_.title, report_.headers, report_.cells()))
+        _demo_quality(conn, ruleset, sdef, now)
     html = result.directory / "report.html"
     html.write_text(
         page(result.db, ruleset, sdef, None, now, title=f"acsync demo: {sdef.name}"), encoding="utf-8"
     )
     click.echo(f"HTML report: {html.resolve()}")
     click.echo(
-        f"Explore: acsync --config {result.config} report inactive (or explain <e-mail>, report history)"
+        f"Explore: acsync --config {result.config} report inactive (or explain <e-mail>, report history, "
+        "report quality, tune)"
     )
+
+
+def _demo_quality(conn: Any, ruleset: Any, sdef: Any, now: datetime) -> None:
+    """Does the demo's score predict its orders? The summary and conversion by segment."""
+    from acsync.reports.quality import Options, quality, summary_lines, tables
+
+    result = quality(conn, ruleset, sdef, Options(now))
+    click.echo("\nDoes the score predict sales? (acsync report quality)")
+    for line in summary_lines(result):
+        click.echo(f"  {line}")
+    title, headers, rows = next(t for t in tables(result) if t[0] == "by segment")
+    emit(render_table(f"orders within {result['within']}, {title}", headers, rows))
 
 
 def _example_config() -> Path:

@@ -82,10 +82,11 @@ def dataset(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, opts: Op
     snapshots = [iso(t) for t in instants]
     horizons = [iso(opts.within.after(t)) for t in instants]
     start = round_score(clamp(0.0, sdef))
-    people: list[Person] = population(conn, opts.outcome)
-    for person, (_, (entries,)) in zip(
-        people, replayed_ledgers(conn, all_contacts(conn), [ruleset]), strict=True
-    ):
+    known: dict[int, Person] = {p.id: p for p in population(conn, opts.outcome)}
+    for info, (entries,) in replayed_ledgers(conn, all_contacts(conn), [ruleset]):
+        person = known.get(info.id)
+        if person is None:  # created since the population was read
+            continue
         mine = [e for e in entries if e.score == sdef.name]
         stepped = q.encode_steps((iso(t), v) for name, t, v in steps(mine, ruleset) if name == sdef.name)
         for snap, value, converted in q.contact_samples(
@@ -98,12 +99,19 @@ def dataset(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, opts: Op
     return ds
 
 
-def split(opts: Options) -> tuple[list[int], list[int]]:
-    """(fit snapshots, validation snapshots): the last third validates; a snapshot is fitted on
-    only when its horizon ends by the first validation snapshot, so no outcome is seen twice."""
+def split(opts: Options, ds: Dataset) -> tuple[list[int], list[int]]:
+    """(fit snapshots, validation snapshots): the latest snapshots that hold a third of the
+    converted samples validate; a snapshot is fitted on only when its horizon ends by the first
+    validation snapshot, so no outcome is both fitted and validated on."""
     instants = opts.snapshots()
     n = len(instants)
-    first = n - max(1, n // 3)
+    per = [0] * n
+    for s, y in zip(ds.snaps, ds.labels, strict=True):
+        per[s] += y
+    first, held = n - 1, per[n - 1] if n else 0
+    while first > 1 and held * 3 < sum(per):
+        first -= 1
+        held += per[first]
     fit = [i for i in range(first) if opts.within.after(instants[i]) <= instants[first]]
     return fit, list(range(first, n))
 
@@ -117,7 +125,7 @@ def tune(
     except ImportError:
         raise AcsyncError(INSTALL) from None
     ds = dataset(conn, ruleset, sdef, opts)
-    fit_snaps, val_snaps = split(opts)
+    fit_snaps, val_snaps = split(opts, ds)
     instants = opts.snapshots()
     if not fit_snaps:
         raise AcsyncError(
@@ -132,14 +140,25 @@ def tune(
             f"too few conversions to fit: {sum(y_fit)} in {len(y_fit)} samples before the validation "
             f"snapshots (at least {q.MIN_CONVERSIONS} needed); move --since earlier or widen --within"
         )
-    x_fit = [ds.rows[i] for i in fit]
-    scaler = StandardScaler().fit(x_fit)
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(x_fit), y_fit)
-    weights = [
-        float(c) / float(s) if s > 0 else 0.0 for c, s in zip(model.coef_[0], scaler.scale_, strict=True)
+    # only awards and penalties have points to suggest; a rule that never varies across the
+    # fitted samples says nothing: both keep what they have
+    cols = [
+        j
+        for j, f in enumerate(ds.features)
+        if f.kind in (AWARD, PENALTY) and len({ds.rows[i][j] for i in fit}) > 1
     ]
+    weights = [0.0] * len(ds.features)
+    if cols:
+        x_fit = [[ds.rows[i][j] for j in cols] for i in fit]
+        scaler = StandardScaler().fit(x_fit)
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(x_fit), y_fit)
+        for j, c, sd in zip(cols, model.coef_[0], scaler.scale_, strict=True):
+            weights[j] = float(c) / float(sd)
     k = _scale([ds.current[i] for i in fit], [_dot(weights, ds.rows[i]) for i in fit])
-    suggested = [_points(w * k) for w in weights]
+    kept = [j not in cols for j in range(len(ds.features))]
+    suggested = [
+        f.points if no else _points(w * k) for f, w, no in zip(ds.features, weights, kept, strict=True)
+    ]
 
     def auc_of(scores: list[int]) -> float | None:
         h: q.Hist = {}
@@ -153,8 +172,15 @@ def tune(
         "score": sdef.name,
         **opts.describe(),
         "rules": [
-            {"rule": f.rule, "kind": f.kind, "points": f.points, "suggested": s, "weight": round(w, 4)}
-            for f, s, w in zip(ds.features, suggested, weights, strict=True)
+            {
+                "rule": f.rule,
+                "kind": f.kind,
+                "points": f.points,
+                "suggested": s,
+                "weight": round(w, 4),
+                "note": _note(f, no),
+            }
+            for f, s, w, no in zip(ds.features, suggested, weights, kept, strict=True)
         ],
         "auc": {
             "current": None if current_auc is None else round(current_auc, 4),
@@ -164,6 +190,12 @@ def tune(
         "validated_on": _described(ds, val, [iso(instants[i]) for i in val_snaps]),
         "toml": _toml(settings, ds.features, suggested),
     }
+
+
+def _note(f: Feature, kept: bool) -> str:
+    if f.kind not in (AWARD, PENALTY):
+        return "reset or tag only: kept as it is"
+    return "no variation in the samples: kept" if kept else ""
 
 
 def _described(ds: Dataset, idx: list[int], snapshots: list[str]) -> dict[str, Any]:
@@ -217,9 +249,9 @@ def render(r: dict[str, Any], fmt: str) -> str:
         return render_json({k: v for k, v in r.items() if k != "toml"})
     if fmt == "toml":
         return _header(r, "# ") + str(r["toml"])
-    headers = ["rule", "kind", "points", "suggested", "weight (log-odds per unit)"]
+    headers = ["rule", "kind", "points", "suggested", "weight (log-odds per unit)", "note"]
     rows = [
-        [x["rule"], x["kind"], f"{x['points']:g}", f"{x['suggested']:g}", f"{x['weight']:+.4f}"]
+        [x["rule"], x["kind"], f"{x['points']:g}", f"{x['suggested']:g}", f"{x['weight']:+.4f}", x["note"]]
         for x in r["rules"]
     ]
     return _header(r, "") + render_table(None, headers, rows)
@@ -240,8 +272,7 @@ def _header(r: dict[str, Any], prefix: str) -> str:
         f"validated AUC: current {num(a['current'])}, suggested {num(a['suggested'])}",
         "nothing was changed: copy what you like into the config",
     ]
-    if prefix:  # the TOML form notes inactivity rules that reset (no points to suggest)
-        resets = [x["rule"] for x in r["rules"] if x["kind"] in ("reset", "flag")]
-        if resets:
-            lines.append(f"{', '.join(resets)}: reset or tag only, kept as they are")
+    if prefix:  # the TOML form lists the rules whose points stay as they are
+        kept = [f"{x['rule']} ({x['note']})" for x in r["rules"] if x["note"]]
+        lines += kept
     return "".join(f"{prefix}{line}\n" for line in lines)

@@ -19,6 +19,7 @@ from acsync.reports.history import distribution
 from acsync.reports.html import render
 from acsync.reports.leads import inactive, segments, top
 from acsync.reports.past import values_at
+from acsync.reports.quality import Options, quality
 from acsync.store import Store
 
 
@@ -50,6 +51,7 @@ def page(
         "inactive": lambda c: inactive(c, when),
         "top": lambda c: top(c, ruleset, sdef, at, limit),
         "scores": scores,
+        "quality": lambda c: quality(c, ruleset, sdef, Options(when)),
     }
 
     def run(job: Callable[[sqlite3.Connection], Any]) -> Any:

@@ -1,7 +1,8 @@
 """``report html``: one self-contained page (inline CSS and SVG, no script, no network).
 
 It shows the same reports as the command line, built by the same functions: the score
-distribution, segment sizes over time, content performance, top leads and inactivity. Every
+distribution, segment sizes over time, content performance, the score's quality (gains curve
+and conversion by segment), top leads and inactivity. Every
 table cell carries ``data-report`` / ``data-key`` attributes, so a test (or a person with
 devtools) can hold the page against ``report … --format json``.
 """
@@ -40,6 +41,7 @@ def render(
     content: Report,
     top: Report,
     inactive: Report,
+    quality: dict[str, Any] | None = None,
 ) -> str:
     total = len(scores)
     mean = sum(scores) / total if total else 0.0
@@ -71,6 +73,11 @@ def render(
         _bars(content, "content", content.headers[4]),
         _table("content", content),
         "</section>",
+        *(
+            []
+            if quality is None
+            else ["<h2>Does the score predict sales?</h2><section>", _quality(quality), "</section>"]
+        ),
         f"<h2>Top leads</h2><section>{_table('top', top)}</section>",
         "<h2>Inactivity</h2><section>",
         _by_rule(inactive),
@@ -188,3 +195,102 @@ def _by_rule(inactive: Report) -> str:
         for rule, n in sorted(counts.items())
     )
     return f"<ul>{items}</ul>"
+
+
+def _pct(x: Any) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _quality(q: dict[str, Any]) -> str:
+    """The verdict, the gains curve and conversion per segment (with its Wilson interval)."""
+    top = q["deciles"][0]
+    cards = [
+        ("AUC", "-" if q["auc"] is None else f"{q['auc']:.2f}"),
+        ("base rate", _pct(q["base_rate"])),
+        ("top decile lift", "-" if top["lift"] is None else f"{top['lift']:.1f}×"),
+        ("samples", f"{q['samples']:,}"),
+    ]
+    head = (
+        f"<p data-quality=verdict>{escape(q['verdict'])}</p><p class=muted>outcome "
+        f"{escape(q['outcome']['type'])} within {escape(q['within'])}, a sample every {escape(q['every'])} "
+        f"per contact not yet converted; {q['converted']:,} conversions</p><div class=cards>"
+        + "".join(
+            f"<div class=card data-card='{escape(k)}'><b>{escape(v)}</b>{escape(k)}</div>" for k, v in cards
+        )
+        + "</div>"
+    )
+    deciles = Report(
+        "conversion by score decile (best first)",
+        ["decile", "low", "high", "contacts", "converted", "rate", "lift"],
+        q["deciles"],
+    )
+    return (
+        head
+        + _gains(q["gains_curve"])
+        + _segment_rates(q["segments"], q["base_rate"])
+        + _table("quality", deciles)
+    )
+
+
+def _gains(curve: list[list[float]]) -> str:
+    """Share of conversions against share of contacts, best scores first; the diagonal is chance."""
+    w, h, pad = 460, 300, 40
+    side = h - 2 * pad
+
+    def xy(p: list[float]) -> str:
+        return f"{pad + side * p[0]:.1f},{h - pad - side * p[1]:.1f}"
+
+    inner = [
+        f"<rect x='{pad}' y='{pad}' width='{side}' height='{side}' fill='none' stroke='#d0d7de'></rect>",
+        f"<line x1='{pad}' y1='{h - pad}' x2='{pad + side}' y2='{pad}' stroke='#8c959f' "
+        "stroke-dasharray='4 4'></line>",
+        f"<polyline data-quality=gains fill='none' stroke='{PALETTE[0]}' stroke-width='2' "
+        f"points='{' '.join(xy(p) for p in curve)}'></polyline>",
+        f"<text x='{pad + side / 2}' y='{h - 8}' text-anchor=middle>"
+        "share of contacts, best scores first</text>",
+        f"<text x='12' y='{pad + side / 2}' transform='rotate(-90 12 {pad + side / 2})' text-anchor=middle>"
+        "share of conversions</text>",
+        f"<text x='{pad - 4}' y='{h - pad + 14}' text-anchor=end>0</text>",
+        f"<text x='{pad + side}' y='{h - pad + 14}' text-anchor=middle>100%</text>",
+        f"<text x='{pad - 4}' y='{pad + 4}' text-anchor=end>100%</text>",
+    ]
+    return (
+        "<div style='display:flex;gap:16px;flex-wrap:wrap'><div style='flex:1;min-width:300px'>"
+        + _svg(w, h, inner)
+        + "<p class=muted>cumulative gains: the dashed line is a score that knows nothing</p></div>"
+    )
+
+
+def _segment_rates(segments: list[dict[str, Any]], base: float | None) -> str:
+    rows = [s for s in segments if s["contacts"]]
+    if not rows:
+        return "</div>"
+    w, row_h, left = 460, 34, 110
+    peak = max(max(s["rate_ci"][1] for s in rows), base or 0, 1e-9)
+    span = w - left - 70
+    inner = []
+    for i, s in enumerate(rows):
+        y = i * row_h + 8
+        lo, hi = s["rate_ci"]
+        x = left + span * s["rate"] / peak
+        mid = y + (row_h - 14) / 2
+        inner.append(
+            f"<text x='0' y='{y + 14}'>{escape(str(s['segment'] or '(none)'))}</text>"
+            f"<rect data-segment='{escape(str(s['segment']))}' x='{left}' y='{y}' width='{x - left:.1f}' "
+            f"height='{row_h - 14}' fill='{PALETTE[1]}'>"
+            f"<title>{s['converted']} of {s['contacts']}</title></rect>"
+            f"<line x1='{left + span * lo / peak:.1f}' x2='{left + span * hi / peak:.1f}' y1='{mid}' "
+            f"y2='{mid}' stroke='#1f2328'></line>"
+            f"<text x='{left + span * hi / peak + 4:.1f}' y='{y + 14}'>{_pct(s['rate'])}</text>"
+        )
+    if base:
+        bx = left + span * base / peak
+        inner.append(
+            f"<line x1='{bx:.1f}' x2='{bx:.1f}' y1='0' y2='{len(rows) * row_h + 4}' stroke='{PALETTE[3]}' "
+            "stroke-dasharray='3 3'></line>"
+        )
+    svg = _svg(w, len(rows) * row_h + 12, inner)
+    return (
+        f"<div style='flex:1;min-width:300px'>{svg}<p class=muted>conversion rate by segment with its 95 % "
+        "interval; the dashed line is the base rate</p></div></div>"
+    )

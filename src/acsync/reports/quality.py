@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from acsync.core import quality as q
 from acsync.core.durations import Duration, parse_duration
@@ -80,8 +81,7 @@ class Options:
         }
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     id: int
     since: str | None  # created in AC, or its first event
     converted_at: str | None  # its first outcome
@@ -94,7 +94,8 @@ def population(conn: sqlite3.Connection, outcome: Outcome) -> list[Person]:
         "SELECT id, coalesce(created_at, (SELECT min(at) FROM events WHERE contact = c.id)) "
         "FROM contacts c ORDER BY id"
     )
-    return [Person(c, since, firsts.get(c)) for c, since in rows]
+    get = firsts.get
+    return [Person(c, since, get(c)) for c, since in rows]
 
 
 def first_outcomes(conn: sqlite3.Connection, outcome: Outcome) -> dict[int, str]:
@@ -113,14 +114,52 @@ def first_outcomes(conn: sqlite3.Connection, outcome: Outcome) -> dict[int, str]
     return out
 
 
-def stored_steps(conn: sqlite3.Connection, sdef: ScoreDef) -> Iterator[tuple[int, list[str]]]:
-    """(contact, its encoded steps) from ``score_steps``, in contact order: one scan, each
-    contact's steps concatenated by SQLite and split in one call (the hot path)."""
-    cur = conn.execute(
-        "SELECT contact, group_concat(at || value, ' ') FROM score_steps WHERE score = ? GROUP BY contact",
-        [sdef.name],
-    )
-    for contact, text in cur:
+_STEPS = (
+    "SELECT contact, group_concat(at || value, ' ') FROM score_steps "
+    "WHERE score = :score AND at < :before AND contact BETWEEN :lo AND :hi GROUP BY contact"
+)
+CHUNK = 10_000  # contacts per prefetched range
+
+
+def stored_steps(
+    conn: sqlite3.Connection, sdef: ScoreDef, before: str = "9999"
+) -> Iterator[tuple[int, list[str]]]:
+    """(contact, its encoded steps before ``before``) from ``score_steps``, in contact order.
+
+    Each contact's steps are concatenated by SQLite and split in one call (the hot path). For a
+    database file, a second read-only connection in a thread fetches the next range of contacts
+    while this one's are used: SQLite works without Python's interpreter lock, so the scan and
+    the sampling share the cores.
+    """
+    lo, hi = conn.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM contacts").fetchone()
+    ranges = [(a, min(hi, a + CHUNK - 1)) for a in range(lo, hi + 1, CHUNK)]
+    params = {"score": sdef.name, "before": before}
+    row = conn.execute("PRAGMA database_list").fetchone()
+    path = row[2] if row and row[2] else None
+    if path is None or len(ranges) < 2:
+        for a, b in ranges:
+            yield from _split(conn.execute(_STEPS, {**params, "lo": a, "hi": b}).fetchall())
+        return
+    other = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        other.execute("PRAGMA busy_timeout = 30000")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+
+            def fetch(bounds: tuple[int, int]) -> list[tuple[int, str]]:
+                return other.execute(_STEPS, {**params, "lo": bounds[0], "hi": bounds[1]}).fetchall()
+
+            future = pool.submit(fetch, ranges[0])
+            for nxt in [*ranges[1:], None]:
+                rows = future.result()
+                if nxt is not None:
+                    future = pool.submit(fetch, nxt)
+                yield from _split(rows)
+    finally:
+        other.close()
+
+
+def _split(rows: Iterable[tuple[int, str]]) -> Iterator[tuple[int, list[str]]]:
+    for contact, text in rows:
         steps = text.split(" ")
         steps.sort()  # text order is time order (fixed-width instants)
         yield contact, steps
@@ -338,7 +377,12 @@ def verdict(r: Mapping[str, Any]) -> str:
 def quality(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, opts: Options) -> dict[str, Any]:
     """The report from the stored score steps."""
     people = population(conn, opts.outcome)
-    return summarize(collect(people, stored_steps(conn, sdef), sdef, opts), ruleset, sdef, opts)
+    instants = opts.snapshots()
+    before = iso(instants[-1]) if instants else ""
+    # later steps are never read for a sample, but the days to conversion need them up to it
+    converting = max((p.converted_at for p in people if p.converted_at), default="")
+    steps = stored_steps(conn, sdef, max(before, converting))
+    return summarize(collect(people, steps, sdef, opts), ruleset, sdef, opts)
 
 
 # --- rendering ----------------------------------------------------------------------------------

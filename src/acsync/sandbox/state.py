@@ -424,8 +424,10 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
     customer, webinar = acct.tag_named("Customer"), acct.tag_named("Webinar attendee")
     assert customer is not None
     assert webinar is not None
+    buyer = random.Random(seed * 7919 + 1)  # who buys: its own sequence
     for cid, created, stop, persona in people:
         logs = acct.tracking_logs.setdefault(cid, [])
+        seen: dict[str, list[datetime]] = {"blog": [], "webinar": [], "pricing": [], "home": []}
         visits = {
             "engaged": rng.randrange(2, 14),
             "fading": rng.randrange(0, 8),
@@ -435,6 +437,7 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
         for _ in range(visits):
             at = created + timedelta(seconds=rng.randrange(active))
             kind = rng.choices(["blog", "webinar", "pricing", "home"], [4, 2, 2, 2])[0]
+            seen[kind].append(at)
             logs.append(
                 tracking_record(acct.next_id("trackingLog"), cid, "__pagevisit", rng.choice(PAGES[kind]), at)
             )
@@ -446,9 +449,9 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
                 )
                 acct.add_tag_to(cid, int(webinar["id"]), at)
         logs.sort(key=lambda r: r["tstamp"])
-        if persona != "quiet" and rng.random() < 0.15:
-            bought = created + timedelta(seconds=rng.randrange(active))
-            acct.add_order(acct.contacts[cid]["email"], rng.randrange(1900, 49900), bought)
+        bought = _purchase(buyer, persona, seen, created)
+        if bought is not None and bought <= now:
+            acct.add_order(acct.contacts[cid]["email"], buyer.randrange(1900, 49900), bought)
             acct.add_tag_to(cid, int(customer["id"]), bought)
             acct.subscribe(cid, 2, bought)
         if logs:
@@ -483,6 +486,25 @@ def _seed_forms_and_carts(
         state = rng.choices([2, 3, 0, 4], [6, 2, 1, 1])[0]  # abandoned, recovered, pending, waiting
         later = min(now, at + timedelta(hours=rng.randrange(1, 72)))
         acct.add_order(email, rng.randrange(1900, 49900), at, state, later if state == 3 else None)
+
+
+# Who buys follows what they looked at, so the reports have a story to tell: each pricing-page
+# visit adds far more to the chance of buying than a webinar page, and a blog post hardly any;
+# the order follows one of those visits within six weeks (long enough for monthly snapshots
+# of `report quality` to see the visit before the order).
+BUY_BASE = {"engaged": 0.02, "fading": 0.01, "quiet": 0.0}
+BUY_PER_VISIT = {"pricing": 0.2, "webinar": 0.05, "blog": 0.005, "home": 0.01}
+
+
+def _purchase(
+    rng: random.Random, persona: str, seen: dict[str, list[datetime]], created: datetime
+) -> datetime | None:
+    """When the contact orders, or None."""
+    p = BUY_BASE[persona] + sum(BUY_PER_VISIT[kind] * len(times) for kind, times in seen.items())
+    if rng.random() >= min(p, 0.85):
+        return None
+    trigger = seen["pricing"] or seen["webinar"] or [t for times in seen.values() for t in times] or [created]
+    return rng.choice(trigger) + timedelta(days=rng.uniform(2, 45))
 
 
 def campaign_record(camp_id: int, name: str, sent: datetime) -> dict[str, Any]:
