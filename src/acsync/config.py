@@ -105,10 +105,11 @@ class MatchConfig(_Section):
     form: str | None = None
     list: str | None = None
     name: str | None = None
+    bot: str | None = None  # a click's bot flag: yes, no, unknown
     min_value: float | None = None
 
     def build(self) -> core.Match:
-        globs = {a: getattr(self, a) for a in ATTRIBUTES if getattr(self, a) is not None}
+        globs = {a: getattr(self, a) for a in (*ATTRIBUTES, "bot") if getattr(self, a) is not None}
         return core.Match(globs, self.min_value)
 
 
@@ -195,6 +196,7 @@ class ActiveCampaignConfig(_Section):
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=20)
+    sweep_share: float = Field(default=0.1, ge=0, le=1, description="of requests_per_second")
 
     @field_validator("url")
     @classmethod
