@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ratelimit.py
 	$(BIN)/python benchmarks/bench_webhooks.py
 	$(BIN)/python benchmarks/bench_backfill.py
+	$(BIN)/python benchmarks/bench_sync.py
 	$(BIN)/python benchmarks/bench_push.py
 	$(BIN)/python benchmarks/bench_quality.py
 

@@ -271,6 +271,8 @@ def _pull_summary(report: Any, title: str) -> None:
         f"{title}: contacts {report.contacts}; new events {report.new} ({events}); "
         f"already known {report.duplicate}"
     )
+    if report.deleted:
+        click.echo(f"contacts gone from ActiveCampaign (404), marked deleted: {report.deleted}")
     rows = [[endpoint, n] for endpoint, n in sorted(report.requests.items())]
     if rows:
         emit(
@@ -350,24 +352,64 @@ def sync(obj: Context, quiet: bool, no_push: bool) -> None:
     """One incremental cycle: pull what changed in ActiveCampaign, ingest the webhook inbox, score,
     push.
 
-    Contacts changed since the last cycle (with a 10-minute overlap), the opens and clicks of
-    campaigns sent in the last 30 days, the site visits of the contacts that changed, and orders.
+    Contacts changed since the last cycle (overlapping a day), the opens and clicks of recent
+    campaigns whose counters moved, the site visits of contacts that changed (not by acsync's own
+    writes) plus a sweep of activecampaign.sweep_share of the rate limit, and orders updated since.
     """
     from acsync.ac.client import client_from_config
     from acsync.jobs.inbox import ingest_inbox
+    from acsync.jobs.pull import sweep_budget
     from acsync.jobs.pull import sync as run_sync
     from acsync.progress import reporter
 
     settings = obj.settings
     client = client_from_config(settings.activecampaign, db_path=obj.db_path)
+    sweep = sweep_budget(settings.activecampaign, settings.schedule.sync)
     with obj.store() as store:
-        report = run_sync(store, client, utcnow(), progress=reporter(quiet))
+        report = run_sync(store, client, utcnow(), progress=reporter(quiet), sweep=sweep)
         _pull_summary(report, "sync")
         inbox = ingest_inbox(store, utcnow(), zone=settings.activecampaign.zone)
         click.echo(f"inbox: {inbox.rows} webhooks; events new {inbox.new}, duplicate {inbox.duplicate}")
         _score_now(obj, store)
         if not no_push:
             _push_if_set_up(obj, store, quiet)
+
+
+@cli.command()
+@click.option(
+    "--record",
+    "record_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also save every answer to DIR (e-mails, names, IPs and the token redacted), for a bug report.",
+)
+@click.pass_obj
+def doctor(obj: Context, record_dir: Path | None) -> None:
+    """Probe each endpoint pull and push use with one small request; say which source each pull
+    phase will use and why (the choice is stored for backfill and sync), and estimate backfill
+    time and idle sync cost from the account's own counts."""
+    from acsync.ac.client import client_from_config
+    from acsync.jobs.doctor import diagnose, save
+
+    settings = obj.settings
+    client = client_from_config(settings.activecampaign)
+    with obj.store() as store:
+        d = diagnose(store, client, utcnow(), settings.activecampaign, settings.schedule.sync)
+    emit(
+        render_table("probes", ["what", "endpoint", "answer"], [[p.name, p.path, p.status] for p in d.probes])
+    )
+    rows = [[c.phase, c.source, c.detail, c.reason] for c in d.choices.values()]
+    emit(
+        render_table(
+            "sources (stored; backfill and sync use them)", ["phase", "source", "reads", "why"], rows
+        )
+    )
+    counts = ", ".join(f"{k} {v:,}" for k, v in d.counts.items())
+    emit(render_table(f"estimates ({counts})", ["what", "estimate"], [list(e) for e in d.estimates]))
+    if record_dir is not None:
+        token = settings.activecampaign.api_token
+        files = save(d, record_dir, token.get_secret_value() if token else "")
+        click.echo(f"saved {len(files)} answers to {record_dir} (e-mails, names, IPs and the token redacted)")
 
 
 def _ingest_inbox(obj: Context) -> None:

@@ -157,10 +157,11 @@ class MatchConfig(_Section):
     form: str | None = None
     list: str | None = None
     name: str | None = None
+    bot: str | None = None  # a click's bot flag: yes, no, unknown
     min_value: float | None = None
 
     def build(self) -> core.Match:
-        globs = {a: getattr(self, a) for a in ATTRIBUTES if getattr(self, a) is not None}
+        globs = {a: getattr(self, a) for a in (*ATTRIBUTES, "bot") if getattr(self, a) is not None}
         return core.Match(globs, self.min_value)
 
 
@@ -263,6 +264,8 @@ class ActiveCampaignConfig(_Section):
     @classmethod
     def _trim_token(cls, value: Any) -> Any:
         return _trim_secret(value)
+
+    sweep_share: float = Field(default=0.1, ge=0, le=1, description="of requests_per_second")
 
     @field_validator("url")
     @classmethod

@@ -238,10 +238,11 @@ class Daemon:
         )
 
     def sync(self) -> dict[str, Any]:
-        from acsync.jobs.pull import sync
+        from acsync.jobs.pull import sweep_budget, sync
 
+        sweep = sweep_budget(self.settings.activecampaign, self.settings.schedule.sync)
         with self._open() as store:
-            report = sync(store, self.client, self.clock(), progress=self.progress)
+            report = sync(store, self.client, self.clock(), progress=self.progress, sweep=sweep)
         return {"contacts": report.contacts, "new": report.new, "requests": sum(report.requests.values())}
 
     def score(self) -> dict[str, Any] | None:

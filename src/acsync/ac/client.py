@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 
 PAGE = 100
 MAX_FORBIDDEN_RETRIES = 2
+REPORT_PAGE = 1000  # AC's campaign reports answer up to 1,000 rows a page
+# AC's reference documents "List the opens of a campaign" and "List the link clicks of a
+# campaign" without a path our sources show: these are the candidates, probed in this order (see
+# ``acsync doctor`` and docs/ac-api-notes.md); the one that answers is recorded per account.
+OPEN_REPORT_PATHS = ("campaigns/{id}/opens",)
+CLICK_REPORT_PATHS = ("campaigns/{id}/linkClicks",)
 Page = list[dict[str, Any]]
 
 
@@ -265,6 +271,42 @@ class AcClient:
             f"links/{link_id}/linkData", "linkData", endpoint="links/{id}/linkData", start=start
         )
 
+    def recent_campaign_pages(self) -> Iterator[Page]:
+        """Campaigns, the last sent first (``orders[sdate]=DESC``): a sync stops at the old ones."""
+        return self.offset_pages("campaigns", "campaigns", {"orders[sdate]": "DESC"})
+
+    def report_pages(
+        self, template: str, campaign_id: str, params: dict[str, Any] | None = None, start: int = 0
+    ) -> Iterator[Page]:
+        """One of AC's campaign reports (``template`` one of ``*_REPORT_PATHS``): up to 1,000 rows a
+        page and no ``meta.total``, so pages until a short one. The rows' key is not documented:
+        the first list of objects in the answer is taken."""
+        path = template.format(id=campaign_id)
+        offset, previous = start, None
+        while True:
+            body = self.request(
+                "GET",
+                path,
+                params={**(params or {}), "limit": REPORT_PAGE, "offset": offset},
+                endpoint=template,
+            )
+            rows = report_rows(body)
+            if rows and rows == previous:
+                raise AcFatalError(
+                    f"paging {path} did not advance (offset {offset})", method="GET", path=path
+                )
+            previous = rows
+            if rows:
+                yield rows
+            if len(rows) < REPORT_PAGE:
+                return
+            offset += REPORT_PAGE
+
+    def ecom_orders_by_update(self) -> Iterator[Page]:
+        """Orders, the last updated first (``orders[updated_date]=DESC``, as connectors poll them);
+        whether AC honoured the order is for the caller to check."""
+        return self.offset_pages("ecomOrders", "ecomOrders", {"orders[updated_date]": "DESC"})
+
     def tracking_log_pages(self, contact_id: str) -> Iterator[Page]:
         """Site visits and tracked events of one contact."""
         return self.offset_pages(
@@ -438,6 +480,16 @@ def _items(body: Any, key: str, path: str) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise AcFatalError(f"{path} answered {key} that is not a list", method="GET", path=path)
     return [i for i in items if isinstance(i, dict)]
+
+
+def report_rows(body: Any) -> list[dict[str, Any]]:
+    """The rows of a campaign report: the first list of objects in the answer (``[]`` if none)."""
+    if not isinstance(body, dict):
+        return []
+    for value in body.values():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return list(value)
+    return []
 
 
 def _one(body: Any, key: str, path: str) -> dict[str, Any]:

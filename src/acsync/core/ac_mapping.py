@@ -6,6 +6,8 @@ polling (webhooks add the rest as it happens):
 
 | AC record (endpoint) | event |
 |---|---|
+| a row of a campaign's opens report (``campaigns/{id}/opens``, see ``ac/client.py``) | ``open`` (campaign) |
+| a contact row of a link in a campaign's link-clicks report | ``click`` (campaign, url, bot) |
 | a hit on a campaign's open pixel (``links/{id}/linkData`` of the link ``"open"``) | ``open`` (campaign) |
 | a hit on any other campaign link | ``click`` (campaign, url) |
 | a trackingLog of type ``__pagevisit`` (``contacts/{id}/trackingLogs``) | ``site_visit`` (url) |
@@ -149,3 +151,32 @@ def contact_list(cl: dict[str, Any]) -> list[Event]:
     if status == LIST_UNSUBSCRIBED:
         out.append(_event("unsubscribe", contact, ac_time(cl.get("udate")), list=lst))
     return [e for e in out if e is not None]
+
+
+# --- AC's campaign reports ("List the opens / link clicks of a campaign") ------------------------
+def _report_contact(row: dict[str, Any]) -> str | None:
+    return as_id(row.get("contact") or row.get("subscriberid") or row.get("contactid"))
+
+
+def report_open(row: dict[str, Any], campaign: str) -> Event | None:
+    """A row of a campaign's opens report (one per contact, ``tstamp`` its last open)."""
+    return _event("open", _report_contact(row), ac_time(row.get("tstamp")), campaign=campaign)
+
+
+BOT_KEYS = ("is_bot", "isBot", "bot")  # where a click row may say it was a bot's (name UNCERTAIN)
+
+
+def report_click(row: dict[str, Any], link: dict[str, Any], campaign: str) -> Event | None:
+    """A contact's clicks on one link of a campaign's link-clicks report. A click AC attributes
+    to a bot keeps that flag (``bot = "yes"``) and its own identity, so the contact's own click
+    on the same link is not taken for a duplicate of a mail scanner's."""
+    url = link.get("link") if isinstance(link.get("link"), str) else None
+    event = _event("click", _report_contact(row), ac_time(row.get("tstamp")), campaign=campaign, url=url)
+    if event is None:
+        return None
+    flag = next((row[k] for k in BOT_KEYS if k in row), None)
+    if flag is None:
+        return event
+    if str(flag).strip().lower() in ("1", "true", "yes"):
+        return event._replace(key=event.key + "|bot", bot="yes")
+    return event._replace(bot="no")

@@ -58,6 +58,7 @@ class Event(NamedTuple):
     list: str | None = None
     name: str | None = None
     value: float | None = None
+    bot: str | None = None  # a click: "yes" when AC attributes it to a bot, "no" when not; else None
 
 
 # For these types the first occurrence per object is the event: no instant in the key.

@@ -40,6 +40,8 @@ class Match:
     def __call__(self, e: Event) -> bool:
         for attr, pattern in self._compiled:
             v = getattr(e, attr)
+            if v is None and attr == "bot":
+                v = "unknown"  # a click AC said nothing about (a webhook's)
             if v is None or pattern.match(v) is None:
                 return False
         if self.min_value is not None:

@@ -46,6 +46,7 @@ from acsync.core.ac_values import as_id
 from acsync.core.desired import ADD, REMOVE
 from acsync.core.timefmt import iso
 from acsync.errors import AcsyncError, ConfigError
+from acsync.jobs.pull import record_own_write
 from acsync.progress import Reporter, Silent
 from acsync.store import Store
 from acsync.store.outbox import Row, contact_gone, due, failed, mark_sent, not_written, written
@@ -193,6 +194,7 @@ class _Pusher:
         self.requests_before = Counter(client.requests)
         self.ids: dict[tuple[str, str], str] = {}
         self.links: dict[str, dict[str, str]] = {}  # AC contact id → tag id → contactTag id
+        self.started = clock()  # with now: when this push's writes happened, for record_own_write
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -378,6 +380,8 @@ class _Pusher:
             while todo:
                 self._tag(ac_id, todo[0])
                 todo.pop(0)
+            with self._write():
+                self._own_write(c)
         except AcNotFound:
             self._gone(c, rows[0].ac_id)
         except AcValidationError as e:
@@ -578,6 +582,7 @@ class _Pusher:
                     for r in rows:  # a row may want something else by now: AC holds what was sent
                         written(self.store.conn, r, self.at, value=r.sent_value if r.batch else r.value)
                     _seen(self.store, c, self.at)
+                    self._own_write(c)
                     self.report.fields += any(r.kind == "field" for r in rows)
                     self.report.tags_added += sum(r.kind == "tag" for r in rows)
                     continue
@@ -639,6 +644,12 @@ class _Pusher:
                 batch,
                 new_id,
             )
+
+    def _own_write(self, c: int) -> None:
+        """The contact's udate in AC now lies between this push's start and now: the next sync
+        must not read that as activity (see jobs/pull.py)."""
+        until = self.now + timedelta(seconds=max(0.0, self.clock() - self.started))
+        record_own_write(self.store.conn, c, self.now, until)
 
     # --- failures ------------------------------------------------------------------------------------
     def _retry(self, rows: Sequence[Row], error: str, *, maybe_sent: bool = False) -> None:

@@ -227,7 +227,121 @@ def contact_field_values(acct: Account, req: Request) -> Answer:
 
 # --- campaigns --------------------------------------------------------------------------------------
 def campaigns_list(acct: Account, req: Request) -> Answer:
-    return page(req, [shapes.campaign(c) for c in acct.campaigns.values()], "campaigns")
+    """Campaigns with their live counters (``opens``, ``uniqueopens``, ``linkclicks``,
+    ``uniquelinkclicks``, strings as in AC's example); ``orders[sdate]`` ASC or DESC."""
+    items = list(acct.campaigns.values())
+    direction = req.query.get("orders[sdate]", "").upper()
+    if direction in ("ASC", "DESC"):
+        items.sort(key=lambda c: c.get("sdate") or "", reverse=direction == "DESC")
+    status, body = page(req, items, "campaigns")
+    body["campaigns"] = [shapes.campaign({**c, **_counters(acct, c["id"])}) for c in body["campaigns"]]
+    return status, body
+
+
+def _counters(acct: Account, camp: str) -> dict[str, str]:
+    opens: list[dict[str, Any]] = []
+    clicks: list[dict[str, Any]] = []
+    for lid, link in acct.links.items():
+        if link["campaignid"] == camp:
+            (opens if link["link"] == "open" else clicks).extend(acct.link_data[lid])
+    return {
+        "opens": str(sum(int(h["times"]) for h in opens)),
+        "uniqueopens": str(len({h["contact"] for h in opens})),
+        "linkclicks": str(sum(int(h["times"]) for h in clicks)),
+        "uniquelinkclicks": str(len({h["contact"] for h in clicks})),
+    }
+
+
+REPORT_MAX = 1000
+
+
+def _report_paging(req: Request) -> tuple[int, int, Answer | None]:
+    """``limit`` (1–1000, default 20) and ``offset``: digits only, anything else a 422 (AC's reference)."""
+    limit, offset = req.query.get("limit", "20"), req.query.get("offset", "0")
+    if not limit.isdigit() or not 1 <= int(limit) <= REPORT_MAX:
+        return 0, 0, unprocessable("limit must be digits, from 1 to 1000", "/limit")
+    if not offset.isdigit():
+        return 0, 0, unprocessable("offset must be digits", "/offset")
+    return int(limit), int(offset), None
+
+
+def _per_contact(acct: Account, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per contact: how often and when last (a deleted contact's history stays)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for h in hits:
+        row = rows.get(h["contact"])
+        if row is None:
+            c = acct.contacts.get(int(h["contact"]))
+            row = rows[h["contact"]] = {
+                "subscriberid": h["contact"],
+                "contact": h["contact"],
+                "email": c["email"] if c else "",
+                "times": "0",
+                "tstamp": h["tstamp"],
+            }
+        row["times"] = str(int(row["times"]) + int(h["times"]))
+        if datetime.fromisoformat(h["tstamp"]) > datetime.fromisoformat(row["tstamp"]):
+            row["tstamp"] = h["tstamp"]
+    return list(rows.values())
+
+
+def campaign_opens(acct: Account, req: Request) -> Answer:
+    """ "List the opens of a campaign": one row per contact with ``times`` and the last open's
+    ``tstamp``, ordered by it (DESC by default), one page and no ``meta.total``."""
+    (camp,) = req.args
+    if int(camp) not in acct.campaigns:
+        return not_found_message("Campaign", camp)
+    limit, offset, refused = _report_paging(req)
+    if refused is not None:
+        return refused
+    message = req.query.get("messageid", "0")
+    hits = [
+        h
+        for lid, link in acct.links.items()
+        if link["campaignid"] == camp and link["link"] == "open"
+        for h in acct.link_data[lid]
+        if message in ("0", link["messageid"])
+    ]
+    rows = _per_contact(acct, hits)
+    desc = req.query.get("orders[tstamp]", "DESC").upper() != "ASC"
+    rows.sort(key=lambda r: (datetime.fromisoformat(r["tstamp"]), int(r["contact"])), reverse=desc)
+    return 200, {"opens": rows[offset : offset + limit]}
+
+
+def campaign_link_clicks(acct: Account, req: Request) -> Answer:
+    """ "List the link clicks of a campaign": its links with click counts (``includeBotClicks``
+    false leaves bot clicks out of the counts only) and the contacts that clicked each, with
+    ``is_bot`` per row; paging applies to the links."""
+    (camp,) = req.args
+    if int(camp) not in acct.campaigns:
+        return not_found_message("Campaign", camp)
+    limit, offset, refused = _report_paging(req)
+    if refused is not None:
+        return refused
+    bots_count = req.query.get("includeBotClicks", "true").lower() not in ("false", "0")
+    links = [(lid, link) for lid, link in sorted(acct.links.items()) if link["campaignid"] == camp]
+    out = []
+    for lid, link in links[offset : offset + limit]:
+        if link["link"] == "open":
+            continue
+        hits = acct.link_data[lid]
+        counted = [h for h in hits if bots_count or h["id"] not in acct.bot_hits]
+        info = []
+        for bot in (False, True):  # a contact's own clicks and a scanner's are separate rows
+            rows = _per_contact(acct, [h for h in hits if (h["id"] in acct.bot_hits) == bot])
+            info += [{**r, "is_bot": "1" if bot else "0"} for r in rows]
+        out.append(
+            {
+                "id": link["id"],
+                "name": link["name"],
+                "link": link["link"],
+                "tracked": link["tracked"],
+                "a_unique": str(len({h["contact"] for h in counted})),
+                "a_total": str(sum(int(h["times"]) for h in counted)),
+                "info": info,
+            }
+        )
+    return 200, {"links": out}
 
 
 def campaign_links(acct: Account, req: Request) -> Answer:
@@ -315,6 +429,10 @@ def ecom_orders(acct: Account, req: Request) -> Answer:
         if param in req.query:
             want = req.query[param].lower()
             items = [o for o in items if str(o[key]).lower() == want]
+    direction = req.query.get("orders[updated_date]", "").upper()  # as connectors poll them
+    if direction in ("ASC", "DESC"):
+        desc = direction == "DESC"
+        items.sort(key=lambda o: (datetime.fromisoformat(o["updatedDate"]), int(o["id"])), reverse=desc)
     items = [{k: o[k] for k in _ORDER_LIST_KEYS} for o in items]
     return page(req, items, "ecomOrders")
 
@@ -643,6 +761,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", r"contacts/(\d+)/fieldValues", contact_field_values),
     ("GET", r"campaigns", campaigns_list),
     ("GET", r"campaigns/(\d+)/links", campaign_links),
+    ("GET", r"campaigns/(\d+)/opens", campaign_opens),
+    ("GET", r"campaigns/(\d+)/linkClicks", campaign_link_clicks),
     ("GET", r"links/(\d+)/linkData", link_data),
     ("GET", r"ecomOrders", ecom_orders),
     ("GET", r"ecomOrders/(\d+)", ecom_order_get),

@@ -67,6 +67,7 @@ class Account:
     campaigns: dict[int, dict[str, Any]] = field(default_factory=dict)
     links: dict[int, dict[str, Any]] = field(default_factory=dict)
     link_data: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # link → hits
+    bot_hits: set[str] = field(default_factory=set)  # ids of the clicks AC attributes to bots
     tracking_logs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # contact → logs
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)  # ecomCustomers, own ids
@@ -255,6 +256,23 @@ class Account:
         cid = self._by_email.get(email.lower())
         return None if cid is None else self.contacts[cid]
 
+    # --- activity as it happens (tests and benchmarks) -------------------------------------------
+    def add_hit(self, cid: int, link_id: int, at: datetime, *, bot: bool = False) -> dict[str, Any]:
+        """An open (on an open-pixel link) or a click; like the seed, it moves the contact's udate."""
+        hit = hit_record(self.next_id("linkData"), cid, self.links[link_id], at)
+        self.link_data[link_id].append(hit)
+        if bot:
+            self.bot_hits.add(hit["id"])
+        self.touch(cid, at)
+        return hit
+
+    def add_visit(self, cid: int, url: str, at: datetime) -> dict[str, Any]:
+        """A site visit: AC keeps it in the contact's trackingLogs and leaves its udate alone
+        (AC's contact 112), and no webhook tells of it."""
+        log = tracking_record(self.next_id("trackingLog"), cid, "__pagevisit", url, at)
+        self.tracking_logs.setdefault(cid, []).append(log)
+        return log
+
 
 # --- record templates (the keys of AC's own answers, see fixtures/ac) -----------------------------
 def contact_record(cid: int, email: str, first: str, last: str, at: datetime) -> dict[str, Any]:
@@ -360,6 +378,7 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
     and a share of contacts gone quiet. Same seed and ``now`` → same account."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     rng = random.Random(seed)
+    extra = random.Random(seed + 7919)  # draws added later (bot clicks, the second pixel)
     acct = Account(now=now)
     start = now - timedelta(days=365)
     for lid, name in ((1, "Newsletter"), (2, "Customers"), (3, "Enquiries")):
@@ -396,6 +415,10 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
         camp_links += [
             link_record(acct.next_id("link"), camp_id, rng.choice(PAGES[k]), k.title()) for k in kinds
         ]
+        # AC's own example has a second open pixel per campaign (messageid "0", message null).
+        pixel = link_record(acct.next_id("link"), camp_id, "open", "Read Tracker")
+        pixel.update(messageid="0", message=None)
+        camp_links.append(pixel)
         for link in camp_links:
             acct.links[int(link["id"])] = link
             acct.link_data[int(link["id"])] = []
@@ -408,16 +431,21 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
             opened = sent + timedelta(minutes=rng.randrange(5, 3 * 24 * 60))
             if opened > now:
                 continue
-            acct.link_data[int(camp_links[0]["id"])].append(
-                hit_record(acct.next_id("linkData"), cid, camp_links[0], opened)
-            )
-            for link in camp_links[1:]:
+            # A share of the opens land on the second pixel (its own draws: the seed stays as it was).
+            opener = camp_links[3] if extra.random() < 0.1 else camp_links[0]
+            hit = hit_record(acct.next_id("linkData"), cid, opener, opened)
+            acct.link_data[int(opener["id"])].append(hit)
+            for link in camp_links[1:3]:
                 if rng.random() < 0.3:
                     clicked = opened + timedelta(minutes=rng.randrange(1, 90))
                     if clicked <= now:
                         acct.link_data[int(link["id"])].append(
                             hit_record(acct.next_id("linkData"), cid, link, clicked)
                         )
+                if extra.random() < 0.05 and sent + timedelta(seconds=20) <= now:  # a mail scanner
+                    scanned = hit_record(acct.next_id("linkData"), cid, link, sent + timedelta(seconds=20))
+                    acct.link_data[int(link["id"])].append(scanned)
+                    acct.bot_hits.add(scanned["id"])
             acct.touch(cid, opened)
 
     # Site visits and tracked events; orders; tags.
@@ -448,16 +476,12 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
                     )
                 )
                 acct.add_tag_to(cid, int(webinar["id"]), at)
-        logs.sort(key=lambda r: r["tstamp"])
+        logs.sort(key=lambda r: r["tstamp"])  # visits leave udate alone (AC's contact 112)
         bought = _purchase(buyer, persona, seen, created)
         if bought is not None and bought <= now:
             acct.add_order(acct.contacts[cid]["email"], buyer.randrange(1900, 49900), bought)
             acct.add_tag_to(cid, int(customer["id"]), bought)
             acct.subscribe(cid, 2, bought)
-        if logs:
-            latest = max(datetime.fromisoformat(log["tstamp"]) for log in logs)
-            if datetime.fromisoformat(acct.contacts[cid]["udate"]) < latest:
-                acct.touch(cid, latest)
     _seed_forms_and_carts(acct, people, random.Random(seed * 7919 + 13))
     return acct
 
@@ -548,7 +572,10 @@ def link_record(link_id: int, camp_id: int, url: str, name: str) -> dict[str, An
         "name": name,
         "ref": "",
         "tracked": "1",
-        "links": {"campaign": f"https://sandbox/api/3/links/{link_id}/campaign"},
+        "links": {
+            "campaign": f"https://sandbox/api/3/links/{link_id}/campaign",
+            "message": f"https://sandbox/api/3/links/{link_id}/message",
+        },
         "id": str(link_id),
         "campaign": str(camp_id),
         "message": str(camp_id),

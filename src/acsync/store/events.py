@@ -15,8 +15,8 @@ from acsync.core.timefmt import from_iso, iso
 
 _INSERT = """
 INSERT OR IGNORE INTO events (contact, at, key, type, campaign, url, tag, form, list, name,
-                              value, source, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              value, source, received_at, bot)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 NEW, EARLIER, DUPLICATE = "new", "earlier", "duplicate"
 
@@ -41,6 +41,7 @@ def insert_event(conn: sqlite3.Connection, contact: int, e: Event, source: str, 
             e.value,
             source,
             received_at,
+            e.bot,
         ],
     )
     if cur.rowcount > 0:
@@ -57,7 +58,7 @@ def mark_dirty(conn: sqlite3.Connection, contacts: Sequence[int]) -> None:
 
 
 # In Event's field order, with the instant as text (converted below) and the contact last.
-_EVENT_COLUMNS = "key, type, at, NULL, NULL, campaign, url, tag, form, list, name, value, contact"
+_EVENT_COLUMNS = "key, type, at, NULL, NULL, campaign, url, tag, form, list, name, value, bot, contact"
 
 
 def events_by_contact(
@@ -77,14 +78,16 @@ def events_by_contact(
             [json.dumps(list(contacts))],
         )
     new, parse = tuple.__new__, from_iso
-    for contact, rows in groupby(cur, key=itemgetter(12)):
+    for contact, rows in groupby(cur, key=itemgetter(13)):
         events: list[Event] = []
         append = events.append
         for r in rows:
             at = parse(r[2])
             if texts is not None:
                 texts[at] = r[2]
-            append(new(Event, (r[0], r[1], at, None, None, r[5], r[6], r[7], r[8], r[9], r[10], r[11])))
+            append(
+                new(Event, (r[0], r[1], at, None, None, r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12]))
+            )
         yield contact, events
 
 

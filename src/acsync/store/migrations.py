@@ -214,3 +214,22 @@ def event_identity_by_name(db: Database) -> None:
         DROP TABLE rekeyed;
         """
     )
+
+
+@migrations(name="0008_sources")
+def sources(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE pull_sources (         -- where each pull phase reads from, chosen by probing
+            phase TEXT PRIMARY KEY,         -- opens, clicks, tracking, orders
+            source TEXT NOT NULL,           -- e.g. v3-report, linkdata, per-contact
+            detail TEXT NOT NULL,           -- the endpoint it reads
+            reason TEXT NOT NULL,           -- why (what the probe saw)
+            probed_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        ALTER TABLE contacts ADD COLUMN ac_udate TEXT;         -- AC's udate when last pulled
+        ALTER TABLE contacts ADD COLUMN own_write_from TEXT;   -- acsync's last write to it in AC
+        ALTER TABLE contacts ADD COLUMN own_write_until TEXT;  -- (the udate it causes lies within)
+        ALTER TABLE events ADD COLUMN bot TEXT;                -- a click: yes (AC says a bot's), no
+        """
+    )
