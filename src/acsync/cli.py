@@ -673,13 +673,23 @@ def outbox(obj: Context, dead: bool, retry: bool, fmt: str) -> None:
     emit(_format_rows(fmt, title, headers, [[d[h] for h in headers] for d in data], data))
 
 
-def _warn_stale(store: Store, now: datetime) -> None:
-    from acsync.store.read import stale_contacts
+def _warn_stale(store: Store, now: datetime, *, ledger_only: bool = False) -> None:
+    """Warn when what is read is behind: events not yet scored (ledgers), or, for the stored
+    state (``ledger_only`` False), scores that have changed since the last `acsync score`."""
+    from acsync.store.read import staleness
 
-    stale = stale_contacts(store.conn, now)
-    if stale:
+    dirty, due = staleness(store.conn, now)
+    if dirty:
         click.secho(
-            f"warning: {stale} contact(s) have changes not yet scored; run `acsync score` first",
+            f"warning: {dirty} contact(s) have changes not yet scored; run `acsync score` first",
+            fg="yellow",
+            err=True,
+        )
+    if due and not ledger_only:
+        scored = store.get_meta("scored_at") or "?"
+        click.secho(
+            f"note: the stored scores are as of the last `acsync score` ({scored}); {due} contact(s) "
+            "have changed since: run `acsync score` again, or pass --at",
             fg="yellow",
             err=True,
         )
@@ -701,7 +711,7 @@ def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
         info = find_contact(store.conn, contact)
         if info is None:
             raise AcsyncError(f"no contact with e-mail or AC id {contact!r} in {store.path}")
-        _warn_stale(store, now)
+        _warn_stale(store, now, ledger_only=True)  # explain evaluates the ledger itself
         data = build(store.conn, settings.ruleset(), info, now)
     if fmt == "json":
         emit(render_json(data))
