@@ -79,7 +79,11 @@ def test_ingest_score_report_explain(run, tmp_path: Path) -> None:  # type: igno
         "expires_at",
         "counts",
         "about",
-    }  # fmt: skip  (DESIGN §7's keys, and what the event was about)
+        "status",
+        "reason",
+        "used_up_by",
+    }  # fmt: skip  (DESIGN §7's keys, what the event was about, and why it counts or not)
+    assert explained["tags"] == by_id["1024"]["tags"]  # one shape: a list of names
     orders = [e for e in explained["entries"] if e["rule"] == "Purchase"]
     assert orders
     assert orders[0]["about"].startswith("order-")

@@ -720,31 +720,31 @@ def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
     tags = ", ".join(data["tags"]) or "none"
     title = f"{info.label} at {data['at']}: {scores}; segment {data['segment'] or '-'}; tags {tags}"
     several = len(data["scores"]) > 1
-    headers = [
-        *(["score"] if several else []),
-        "awarded",
-        "rule",
-        "kind",
-        "points",
-        "value",
-        "expires",
-        "about",
-    ]
+    headers = [*(["score"] if several else []), "awarded", "rule", "kind", "points", "value", "why", "about"]
     rows = [
         [
             *([e["score"]] if several else []),
             _short(e["awarded_at"]),
             e["rule"],
-            e["kind"] if e["counts"] or e["awarded_at"] <= data["at"] else f"{e['kind']} (pending)",
+            e["kind"],
             f"{e['points']:g}",
             f"{e['value']:g}" if e["counts"] else "-",
-            _short(e["expires_at"]),
+            e["reason"],
             e["about"],
         ]
         for e in data["entries"]
     ]
     emit(render_table(title, headers, rows))
-    click.echo("value '-': the entry does not count at this instant (expired, reset, or not yet)")
+    for name, total in data["totals"].items():
+        for key, word in (("floor", "floor"), ("cap", "cap")):
+            if total[f"{key}_applied"]:
+                click.echo(
+                    f"{name}: the counting entries add up to {total['entries']:g}; "
+                    f"its {word} {total[key]:g} applies: {name} is {total['score']}"
+                )
+    for t in data["tag_details"]:
+        click.echo(f"tag {t['tag']}: wanted since {_short(t['since'])} UTC ({', '.join(t['rules'])})")
+    click.echo("value '-': the entry does not count at this instant (why says so)")
 
 
 def _short(instant: str | None) -> str:
