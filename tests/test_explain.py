@@ -62,7 +62,8 @@ def test_limits_expiry_floor_and_tags_are_said_in_words(store: Store) -> None:
         ("counts", "counts"),
         (
             "over_limit",
-            "over the max limit: 2 within 7d, used up by the awards of 2026-01-01 00:00 UTC, 2026-01-02 00:00 UTC",
+            "over the max limit: 2 within 7d, used up by the awards of "
+            "2026-01-01 00:00 UTC, 2026-01-02 00:00 UTC",
         ),
     ]
     refused = next(e for e in data["entries"] if e["status"] == "over_limit" and e["rule"] == "Visit")
