@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -12,6 +13,9 @@ from click.testing import CliRunner, Result
 
 from acsync.cli import cli
 from acsync.config import validate
+from acsync.core.timefmt import parse_instant
+from acsync.store import Store
+from acsync.store.read import staleness
 from tests.conftest import ROOT, acsync_command
 
 AT = "2026-11-21T00:00:00Z"
@@ -75,7 +79,11 @@ def test_ingest_score_report_explain(run, tmp_path: Path) -> None:  # type: igno
         "expires_at",
         "counts",
         "about",
-    }  # fmt: skip  (DESIGN §7's keys, and what the event was about)
+        "status",
+        "reason",
+        "used_up_by",
+    }  # fmt: skip  (DESIGN §7's keys, what the event was about, and why it counts or not)
+    assert explained["tags"] == by_id["1024"]["tags"]  # one shape: a list of names
     orders = [e for e in explained["entries"] if e["rule"] == "Purchase"]
     assert orders
     assert orders[0]["about"].startswith("order-")
@@ -119,6 +127,28 @@ def test_stale_scores_are_warned_about(run) -> None:  # type: ignore[no-untyped-
     run("ingest", str(ROOT / "examples" / "events.jsonl"))
     result = run("report", "contacts")
     assert "50 contact(s) have changes not yet scored; run `acsync score` first" in result.output
+
+
+def test_the_readme_flow_warns_of_nothing_and_names_a_past_scoring(run) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(ROOT / "examples" / "events.jsonl"))
+    run("score", "--at", AT)
+    assert "warning" not in run("report", "top", "--at", AT).output
+    assert "warning" not in run("explain", "1002", "--at", AT).output
+    later = run("report", "top").output  # the stored state, read after AT
+    assert "not yet scored" not in later
+    assert f"the stored scores are as of the last `acsync score` ({AT})" in later
+
+
+def test_decaying_scores_are_not_stale_right_after_scoring(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    decaying = tmp_path / "decay.toml"
+    decaying.write_text(text.replace('expires_after = "90d"\n', 'half_life = "7d"\n'), encoding="utf-8")
+    assert 'half_life = "7d"' in decaying.read_text(encoding="utf-8")
+    run("ingest", str(ROOT / "examples" / "events.jsonl"), config=decaying)
+    run("score", "--at", AT, config=decaying)
+    with Store.open(tmp_path / "a.db") as store:  # due neither at that instant nor a second later
+        assert staleness(store.conn, parse_instant(AT)) == (0, 0)
+        assert staleness(store.conn, parse_instant(AT) + timedelta(seconds=1)) == (0, 0)
 
 
 def test_simulate_lists_who_would_change_and_writes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -215,3 +215,40 @@ def test_steps_give_the_evaluated_score_at_any_instant(
                 mine = [v for name, at, v in stepped if name == sdef.name and at <= t]
                 start = round_score(clamp(0.0, sdef))
                 assert (mine[-1] if mine else start) == evaluate(entries, rs, t).rounded[sdef.name]
+
+
+DECAYING = ruleset(
+    scores=[{"name": "lead_score", "floor": -5, "cap": 60}],
+    rules=[
+        {"name": "Visit", "on": "site_visit", "points": 30, "half_life": "3d"},
+        {"name": "Open", "on": "open", "points": 7, "half_life": "1d", "expires_after": "10d"},
+        {"name": "Click", "on": "click", "points": -12, "half_life": "5d"},
+        {"name": "Order", "on": "order", "points": 20, "expires_after": "30d"},
+    ],
+    inactivity=[{"name": "Quiet", "without": ["open", "click"], "for": "60d", "reset": True}],
+)
+seconds = st.integers(0, 400 * 86400).map(lambda s: T0 + timedelta(seconds=s))
+
+
+@settings(max_examples=60, deadline=None)
+@given(event_lists, st.lists(seconds, min_size=1, max_size=8))
+def test_steps_of_decaying_scores_are_exact_at_every_second(
+    dicts: list[dict[str, Any]], ts: list[datetime]
+) -> None:
+    """Decay (one or several half-lives, of either sign, with expiry, reset, floor and cap): the
+    stored steps give the evaluated rounded score at any whole second, and each step is the first
+    second with its value."""
+    rs = DECAYING
+    for events in by_contact(dicts).values():
+        entries = build_ledger(events, rs, T0)
+        stepped = steps(entries, rs)
+        for name, t, v in stepped:
+            assert evaluate(entries, rs, t).rounded[name] == v
+        for t in ts:
+            mine = [v for _, at, v in stepped if at <= t]
+            assert (mine[-1] if mine else 0) == evaluate(entries, rs, t).rounded["lead_score"]
+            # and nothing stored changes before the instant scoring is next due
+            state = evaluate(entries, rs, t)
+            if state.next_change is not None and state.next_change > t + timedelta(seconds=1):
+                before = state.next_change - timedelta(seconds=1)
+                assert evaluate(entries, rs, before).rounded == state.rounded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from acsync.core.event import Event
 from acsync.core.ledger import AWARD, PENALTY, RESET, Entry, build_ledger
 from acsync.core.rules import Ruleset
-from acsync.core.scoring import ContactScore, contributions, evaluate, round_score
+from acsync.core.scoring import ContactScore, contributions, evaluate, round_score, steps
 from tests.conftest import at, ev, ruleset
 
 
@@ -153,9 +154,21 @@ def test_half_life(days: int, expected: float) -> None:
     assert s.values["lead_score"] == pytest.approx(expected)
 
 
-def test_decaying_score_is_always_due() -> None:
+def test_decaying_score_is_due_when_its_whole_number_changes() -> None:
     rs = ruleset(rules=[{"name": "Visit", "on": "site_visit", "points": 40, "half_life": "7d"}])
-    assert state(rs, [ev("site_visit", at(0), url="u")], at(3)).next_change == at(3)
+    s = state(rs, [ev("site_visit", at(0), url="u")], at(3))
+    assert s.rounded["lead_score"] == 30  # 40 × 0.5^(3/7) = 29.7
+    # 29.5 is reached at 7d × log2(40 / 29.5) = 3.0753 days: the first whole second after it
+    assert s.next_change == at(0) + timedelta(seconds=math.ceil(7 * 86400 * math.log2(40 / 29.5)))
+    assert state(rs, [ev("site_visit", at(0), url="u")], s.next_change).rounded["lead_score"] == 29
+
+
+def test_decaying_steps_are_bounded_by_the_points() -> None:
+    """One step per whole point the award decays through: 40 of them, then it is 0 for good."""
+    rs = ruleset(rules=[{"name": "Visit", "on": "site_visit", "points": 40, "half_life": "7d"}])
+    stepped = steps(ledger(rs, [ev("site_visit", at(0), url="u")]), rs)
+    assert [v for _, _, v in stepped] == list(range(40, -1, -1))
+    assert stepped[-1][1] == at(0) + timedelta(seconds=math.ceil(7 * 86400 * math.log2(40 / 0.5)))
 
 
 @pytest.mark.parametrize(("x", "r"), [(2.5, 3), (-2.5, -3), (2.4999, 2), (0.5, 1), (-0.5, -1), (0.0, 0)])

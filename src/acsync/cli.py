@@ -763,13 +763,23 @@ def outbox(obj: Context, dead: bool, retry: bool, fmt: str) -> None:
     emit(_format_rows(fmt, title, headers, [[d[h] for h in headers] for d in data], data))
 
 
-def _warn_stale(store: Store, now: datetime) -> None:
-    from acsync.store.read import stale_contacts
+def _warn_stale(store: Store, now: datetime, *, ledger_only: bool = False) -> None:
+    """Warn when what is read is behind: events not yet scored (ledgers), or, for the stored
+    state (``ledger_only`` False), scores that have changed since the last `acsync score`."""
+    from acsync.store.read import staleness
 
-    stale = stale_contacts(store.conn, now)
-    if stale:
+    dirty, due = staleness(store.conn, now)
+    if dirty:
         click.secho(
-            f"warning: {stale} contact(s) have changes not yet scored; run `acsync score` first",
+            f"warning: {dirty} contact(s) have changes not yet scored; run `acsync score` first",
+            fg="yellow",
+            err=True,
+        )
+    if due and not ledger_only:
+        scored = store.get_meta("scored_at") or "?"
+        click.secho(
+            f"note: the stored scores are as of the last `acsync score` ({scored}); {due} contact(s) "
+            "have changed since: run `acsync score` again, or pass --at",
             fg="yellow",
             err=True,
         )
@@ -791,7 +801,7 @@ def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
         info = find_contact(store.conn, contact)
         if info is None:
             raise AcsyncError(f"no contact with e-mail or AC id {contact!r} in {store.path}")
-        _warn_stale(store, now)
+        _warn_stale(store, now, ledger_only=True)  # explain evaluates the ledger itself
         data = build(store.conn, settings.ruleset(), info, now)
     if fmt == "json":
         emit(render_json(data))
@@ -800,31 +810,31 @@ def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
     tags = ", ".join(data["tags"]) or "none"
     title = f"{info.label} at {data['at']}: {scores}; segment {data['segment'] or '-'}; tags {tags}"
     several = len(data["scores"]) > 1
-    headers = [
-        *(["score"] if several else []),
-        "awarded",
-        "rule",
-        "kind",
-        "points",
-        "value",
-        "expires",
-        "about",
-    ]
+    headers = [*(["score"] if several else []), "awarded", "rule", "kind", "points", "value", "why", "about"]
     rows = [
         [
             *([e["score"]] if several else []),
             _short(e["awarded_at"]),
             e["rule"],
-            e["kind"] if e["counts"] or e["awarded_at"] <= data["at"] else f"{e['kind']} (pending)",
+            e["kind"],
             f"{e['points']:g}",
             f"{e['value']:g}" if e["counts"] else "-",
-            _short(e["expires_at"]),
+            e["reason"],
             e["about"],
         ]
         for e in data["entries"]
     ]
     emit(render_table(title, headers, rows))
-    click.echo("value '-': the entry does not count at this instant (expired, reset, or not yet)")
+    for name, total in data["totals"].items():
+        for key, word in (("floor", "floor"), ("cap", "cap")):
+            if total[f"{key}_applied"]:
+                click.echo(
+                    f"{name}: the counting entries add up to {total['entries']:g}; "
+                    f"its {word} {total[key]:g} applies: {name} is {total['score']}"
+                )
+    for t in data["tag_details"]:
+        click.echo(f"tag {t['tag']}: wanted since {_short(t['since'])} UTC ({', '.join(t['rules'])})")
+    click.echo("value '-': the entry does not count at this instant (why says so)")
 
 
 def _short(instant: str | None) -> str:

@@ -44,6 +44,10 @@ ENV_PREFIX = "ACSYNC_"
 DEFAULT_PATH = "acsync.toml"
 SECRETS_DIR_ENV = "ACSYNC_SECRETS_DIR"
 DEFAULT_SECRETS_DIR = "/run/secrets"  # where Docker and Kubernetes mount secrets
+# Bumped when the same config is read differently (URL patterns part by part; exact decay steps):
+# the ledger fingerprint changes, so the first `acsync score` after an upgrade rebuilds everything.
+ENGINE = 2
+
 # Environment variables of acsync's own that are not config keys.
 OWN_ENV = {"ACSYNC_CONFIG", "ACSYNC_DB", SECRETS_DIR_ENV}
 # The secrets: only from the environment or a file in the secrets directory, never the config file.
@@ -451,6 +455,7 @@ class Settings(BaseSettings):
         dump = self.model_dump(mode="json", by_alias=True)
         ledger = {"rules": dump["rules"], "inactivity": dump["inactivity"]}
         ledger["scores"] = [s["name"] for s in dump["scores"]]
+        ledger["engine"] = ENGINE  # how rules are read: a new reading rebuilds every ledger once
         scores = {k: dump[k] for k in ("scores", "rules", "inactivity", "thresholds", "segments")}
         return core.Fingerprints(_digest(ledger), _digest(scores))
 

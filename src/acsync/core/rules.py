@@ -2,18 +2,110 @@
 
 A rule matches an event when the event's type is in ``on`` and every filter holds: strings are
 shell-style globs (``*``, ``?``, ``[…]``), case-insensitive; ``min_value`` compares ``value``.
+A ``url`` glob is matched part by part (``UrlGlob``): a ``*`` in the host stays in the host.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from acsync.core.durations import Duration
 from acsync.core.event import Event
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_parts(url: str) -> tuple[str, str, str, str] | None:
+    """(scheme, host[:port], path, query) of an absolute URL, lower-cased where URLs are
+    case-blind; the default port dropped, an empty path read as ``/``. None: not such a URL."""
+    if "://" not in url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if not scheme or not host:
+        return None
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    return scheme, host, parts.path or "/", parts.query
+
+
+class UrlGlob:
+    """A ``match.url`` glob that means what it says.
+
+    With ``://`` the pattern is matched part by part: scheme, host (with its port), path, and
+    the query only when the pattern has one (from its first ``?``); never the fragment. In each
+    part ``*`` runs only within that part (in the path it crosses ``/``). A host starting with
+    ``*.`` is that domain or any subdomain of it. A pattern without a path accepts any path.
+    Without ``://`` (``*/blog/*``) the glob is matched against the URL up to its query (the whole
+    URL when the pattern has a ``?``).
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.parts: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None]
+        self.plain: re.Pattern[str] | None = None
+        if "://" not in pattern:
+            self.plain = _glob(pattern)
+            self.whole = "?" in pattern
+            return
+        scheme, rest = pattern.split("://", 1)
+        rest, query = rest.split("?", 1) if "?" in rest else (rest, None)
+        rest = rest.split("#", 1)[0]
+        host, path = (rest.split("/", 1)[0], "/" + rest.split("/", 1)[1]) if "/" in rest else (rest, None)
+        if host.startswith("*."):  # the domain itself or any subdomain
+            host_re = re.compile(r"(?:[^/?#@]*\.)?" + fnmatch.translate(host[2:]), re.IGNORECASE)
+        else:
+            host_re = _glob(host)
+        self.parts = (
+            _glob(scheme),
+            host_re,
+            None if path is None else _glob(path),
+            None if query is None else _glob(query.split("#", 1)[0]),
+        )
+
+    def __call__(self, url: str) -> bool:
+        if self.plain is not None:
+            subject = url if self.whole else url.split("#", 1)[0].split("?", 1)[0]
+            return self.plain.match(subject) is not None
+        got = url_parts(url)
+        if got is None:
+            return False
+        scheme, host, path, query = got
+        scheme_re, host_re, path_re, query_re = self.parts
+        return (
+            scheme_re.match(scheme) is not None
+            and host_re.match(host) is not None
+            and (path_re is None or path_re.match(path) is not None)
+            and (query_re is None or query_re.match(query) is not None)
+        )
+
+
+class PlainGlob:
+    """Any other attribute: one case-insensitive shell glob over the whole value."""
+
+    def __init__(self, pattern: str) -> None:
+        self.regex = _glob(pattern)
+
+    def __call__(self, value: str) -> bool:
+        return self.regex.match(value) is not None
+
+
+def _matcher(attr: str, glob: str) -> Callable[[str], bool]:
+    return UrlGlob(glob) if attr == "url" else PlainGlob(glob)
 
 
 @dataclass(frozen=True)
@@ -22,27 +114,24 @@ class Match:
 
     globs: Mapping[str, str] = field(default_factory=dict)
     min_value: float | None = None
-    _compiled: tuple[tuple[str, re.Pattern[str]], ...] = field(init=False, repr=False)
+    _compiled: tuple[tuple[str, Callable[[str], bool]], ...] = field(init=False, repr=False, compare=False)
     always: bool = field(init=False, repr=False)  # no filters: every event matches
 
     def __post_init__(self) -> None:
-        compiled = tuple(
-            (attr, re.compile(fnmatch.translate(glob), re.IGNORECASE))
-            for attr, glob in sorted(self.globs.items())
-        )
+        compiled = tuple((attr, _matcher(attr, glob)) for attr, glob in sorted(self.globs.items()))
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "always", not compiled and self.min_value is None)
 
     def accepts(self, attr: str, value: str) -> bool:
         """Does ``value`` pass this match's glob for ``attr`` (True when it has none)?"""
-        return all(pattern.match(value) is not None for a, pattern in self._compiled if a == attr)
+        return all(matches(value) for a, matches in self._compiled if a == attr)
 
     def __call__(self, e: Event) -> bool:
-        for attr, pattern in self._compiled:
+        for attr, matches in self._compiled:
             v = getattr(e, attr)
             if v is None and attr == "bot":
                 v = "unknown"  # a click AC said nothing about (a webhook's)
-            if v is None or pattern.match(v) is None:
+            if v is None or not matches(v):
                 return False
         if self.min_value is not None:
             return e.value is not None and e.value >= self.min_value

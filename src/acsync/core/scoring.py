@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from acsync.core.ledger import AWARD, RESET, Entry
 from acsync.core.rules import Ruleset, ScoreDef, Threshold
@@ -61,28 +61,19 @@ def contributions(entries: Sequence[Entry], t: datetime) -> list[tuple[bool, flo
     return out
 
 
-def _left_raw(entries: Sequence[Entry], t: datetime) -> float:
-    """The sum just before ``t``: what had counted up to, but not including, ``t``."""
-    reset = max((e.awarded_at for e in entries if e.kind == RESET and e.awarded_at < t), default=None)
-    total = 0.0
-    for e in entries:
-        counted = e.awarded_at < t and (e.expires_at is None or t <= e.expires_at)
-        if counted and (reset is None or e.awarded_at >= reset):
-            total += _decayed(e, t) if e.half_life else e.points
-    return total
-
-
 def _decayed(e: Entry, t: datetime) -> float:
     assert e.half_life
     return e.points * math.exp2(-(t - e.awarded_at).total_seconds() / e.half_life)
 
 
 def timeline(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[tuple[datetime, float]]:
-    """Samples of the clamped score up to ``until``, in time order.
+    """Samples of the clamped score up to ``until``, in time order: each value holds from its
+    instant until the next sample.
 
-    Without decay the score is a step function and the samples are exactly its steps (the value
-    from that instant on). With decay, each breakpoint is sampled on both sides and ``until``
-    is added: crossings between breakpoints are caught when the decaying entries share a sign.
+    Without decay the score is a step function and the samples are exactly its steps. With
+    decay, the samples are the breakpoints (awards, expiries, resets) and, between them, every
+    whole second at which the *rounded* score changes (``decay_changes``): so the rounded value
+    read off the samples is the evaluated one at every stored (whole-second) instant.
     """
     if any(e.half_life for e in entries):
         return _sampled(entries, sdef, until)
@@ -114,16 +105,134 @@ def timeline(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[
     return out
 
 
+def _breakpoints(entries: Sequence[Entry], after: datetime | None, until: datetime) -> list[datetime]:
+    """Awards, resets and expiries in ``(after, until]``: the instants the counting set changes."""
+    points = {e.awarded_at for e in entries} | {e.expires_at for e in entries if e.expires_at is not None}
+    return sorted(t for t in points if t <= until and (after is None or t > after))
+
+
 def _sampled(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[tuple[datetime, float]]:
-    points = sorted(
-        {e.awarded_at for e in entries if e.awarded_at <= until}
-        | {e.expires_at for e in entries if e.expires_at is not None and e.expires_at <= until}
-    )
     out: list[tuple[datetime, float]] = []
-    for t in points:
-        out.append((t, clamp(_left_raw(entries, t), sdef)))
+    points = _breakpoints(entries, None, until)
+    for k, t in enumerate(points):
         out.append((t, clamp(raw_score(entries, t), sdef)))
-    out.append((until, clamp(raw_score(entries, until), sdef)))
+        end = points[k + 1] if k + 1 < len(points) else None
+        out.extend(decay_changes(entries, sdef, t, end, until))
+    if not out or out[-1][0] < until:
+        out.append((until, clamp(raw_score(entries, until), sdef)))
+    return out
+
+
+MAX_CROSSINGS = 2000  # per stretch between breakpoints; beyond it, levels are thinned evenly
+_SECOND = timedelta(seconds=1)
+
+
+def decay_changes(
+    entries: Sequence[Entry], sdef: ScoreDef, t0: datetime, t1: datetime | None, until: datetime
+) -> list[tuple[datetime, float]]:
+    """The whole seconds in ``(t0, t1)`` (``t1`` None: open) and ``≤ until`` at which the
+    rounded clamped score changes by decay alone, with the clamped value there.
+
+    No entry starts, expires or is reset inside the stretch, so the raw score is
+    ``C + Σ A_h · 2^(−(t − t0)/h)`` over the half-lives ``h``. With one half-life it is
+    monotone and each crossing of a half-integer is solved in closed form; with several, the
+    stretch is bisected with each term's bounds (every term is monotone) down to one second.
+    Each instant is the first whole second at which the evaluated rounded value differs.
+    """
+    latest = max((e.awarded_at for e in entries if e.kind == RESET and e.awarded_at <= t0), default=None)
+    const = 0.0
+    groups: dict[float, float] = {}
+    for e in entries:
+        if e.counts(t0) and (latest is None or e.awarded_at >= latest):
+            if e.half_life:
+                groups[e.half_life] = groups.get(e.half_life, 0.0) + _decayed(e, t0)
+            else:
+                const += e.points
+    groups = {h: a for h, a in groups.items() if a}
+    if not groups:
+        return []
+    total = sum(abs(a) for a in groups.values())
+    horizon = max(groups) * math.log2(max(total, 1e-3) / 1e-3)  # decay below 0.001 points
+    end_s = horizon if t1 is None else min(horizon, (t1 - t0).total_seconds())
+    end_s = min(end_s, (until - t0).total_seconds() + 1)
+    if end_s <= 1:
+        return []
+    if len(groups) == 1:
+        ((h, a),) = groups.items()
+        return _closed_form(entries, sdef, t0, const, h, a, end_s)
+    return _bisected(sdef, t0, const, groups, end_s)
+
+
+def _closed_form(
+    entries: Sequence[Entry], sdef: ScoreDef, t0: datetime, const: float, h: float, a: float, end_s: float
+) -> list[tuple[datetime, float]]:
+    lo, hi = sorted((const, const + a))
+    if sdef.floor is not None:
+        lo = max(lo, sdef.floor - 1)
+    if sdef.cap is not None:
+        hi = min(hi, sdef.cap + 1)
+    first, last = math.floor(lo - 0.5) + 1, math.ceil(hi - 0.5) - 1  # levels m + 0.5 in (lo, hi)
+    if last < first:
+        return []
+    levels = [m + 0.5 for m in range(first, last + 1)]
+    if a > 0:
+        levels.reverse()  # decreasing: the highest level is crossed first
+    stride = max(1, math.ceil(len(levels) / MAX_CROSSINGS))
+    out: list[tuple[datetime, float]] = []
+    current = round_score(clamp(raw_score(entries, t0), sdef))
+    done = 0.0
+    for level in levels[stride - 1 :: stride]:
+        x = h * math.log2(a / (level - const))  # seconds after t0 at which the level is reached
+        s = max(math.ceil(x - 1e-6), done + 1)
+        if s >= end_s:
+            break
+        t = t0 + timedelta(seconds=s)
+        value = clamp(raw_score(entries, t), sdef)
+        for _ in range(3):  # floating point: the first whole second that reads differently
+            if round_score(value) != current or s + 1 >= end_s:
+                break
+            s += 1
+            t += _SECOND
+            value = clamp(raw_score(entries, t), sdef)
+        while s - 1 > done and round_score(clamp(raw_score(entries, t - _SECOND), sdef)) != current:
+            s -= 1
+            t -= _SECOND
+            value = clamp(raw_score(entries, t), sdef)
+        if round_score(value) != current:
+            out.append((t, value))
+            current, done = round_score(value), s
+    return out
+
+
+def _bisected(
+    sdef: ScoreDef, t0: datetime, const: float, groups: dict[float, float], end_s: float
+) -> list[tuple[datetime, float]]:
+    def f(x: float) -> float:
+        return const + sum(a * math.exp2(-x / h) for h, a in groups.items())
+
+    def g(x: float) -> int:
+        return round_score(clamp(f(x), sdef))
+
+    out: list[tuple[datetime, float]] = []
+    current = g(0.0)
+    stack = [(0.0, float(math.floor(end_s)))]
+    budget = 64 * MAX_CROSSINGS
+    while stack and budget > 0:
+        budget -= 1
+        u, v = stack.pop()
+        terms = [(a * math.exp2(-u / h), a * math.exp2(-v / h)) for h, a in groups.items()]
+        low = const + sum(min(p) for p in terms)
+        high = const + sum(max(p) for p in terms)
+        if round_score(clamp(low, sdef)) == round_score(clamp(high, sdef)) == current:
+            continue
+        if v - u <= 1:
+            if g(v) != current:
+                current = g(v)
+                out.append((t0 + timedelta(seconds=v), clamp(f(v), sdef)))
+            continue
+        mid = float(math.floor((u + v) / 2))
+        stack.append((mid, v))  # the right half after the left one: in time order
+        stack.append((u, mid))
     return out
 
 
@@ -188,7 +297,7 @@ def evaluate(entries: Sequence[Entry], ruleset: Ruleset, t: datetime) -> Contact
         rounded,
         {name: ruleset.segment_of(name, r) for name, r in rounded.items()},
         tags,
-        next_change(entries, t),
+        next_change(entries, t, ruleset),
     )
 
 
@@ -198,8 +307,8 @@ def steps(entries: Sequence[Entry], ruleset: Ruleset) -> list[tuple[str, datetim
 
     The ledger holds every known award with its expiry and every inactivity episode, including
     those still to come, so this is the score's whole history and its known future: the value at
-    any instant is the last step at or before it. Decaying awards are sampled at awards and
-    expiries, so between those a decayed score reads a little high.
+    any whole-second instant is the last step at or before it, decaying awards included (a step
+    at every second the rounded value changes, ``decay_changes``).
     """
     out: list[tuple[str, datetime, int]] = []
     for sdef in ruleset.scores:
@@ -236,16 +345,19 @@ def _want(tags: dict[str, WantedTag], tag: str, since: datetime, reason: str) ->
         w.reasons.append(reason)
 
 
-def next_change(entries: Iterable[Entry], t: datetime) -> datetime | None:
+def next_change(entries: Iterable[Entry], t: datetime, ruleset: Ruleset | None = None) -> datetime | None:
     """The next instant after ``t`` at which a score or tag can change with no new event.
 
-    A decaying entry that counts changes continuously: the answer is then ``t`` itself
-    (due at every scoring run).
+    A decaying entry changes its score continuously, but what is stored and written (the rounded
+    score, its segment and thresholds) changes only when the whole number does: with
+    ``ruleset``, that instant (``decay_changes``); without, ``t`` itself (due at every run).
     """
+    entries = list(entries)
     best: datetime | None = None
+    decaying = False
     for e in entries:
         if e.half_life and e.counts(t):
-            return t
+            decaying = True
         x = e.awarded_at
         if x > t and (best is None or x < best):
             best = x
@@ -255,4 +367,16 @@ def next_change(entries: Iterable[Entry], t: datetime) -> datetime | None:
         x = e.ends_at  # type: ignore[assignment]
         if x is not None and x > t and (best is None or x < best):
             best = x
+    if not decaying:
+        return best
+    if ruleset is None:
+        return t
+    for sdef in ruleset.scores:
+        mine = entries if len(ruleset.scores) == 1 else [e for e in entries if e.score == sdef.name]
+        if not any(e.half_life and e.counts(t) for e in mine):
+            continue
+        until = best if best is not None else _END
+        changes = decay_changes(mine, sdef, t, best, until)
+        if changes and (best is None or changes[0][0] < best):
+            best = changes[0][0]
     return best

@@ -54,6 +54,16 @@ def stale_contacts(conn: sqlite3.Connection, now: datetime) -> int:
     return int(row[0])
 
 
+def staleness(conn: sqlite3.Connection, now: datetime) -> tuple[int, int]:
+    """(contacts with events not yet scored, others whose stored scores change by ``now``)."""
+    row = conn.execute(
+        "SELECT count(*) FILTER (WHERE dirty > 0), count(*) FILTER (WHERE dirty = 0 AND next_change_at <= ?) "
+        "FROM contacts",
+        [iso(now)],
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
 def stored_ledger(conn: sqlite3.Connection, contact: int) -> list[Entry]:
     return next((entries for _, entries in ledger_by_contact(conn, [contact])), [])
 

@@ -1,0 +1,128 @@
+"""``acsync explain``: each entry's status and reason, refused events, floor and cap, tags."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from acsync.config import Settings
+from acsync.jobs.ingest import ingest_lines
+from acsync.jobs.score import score
+from acsync.reports.explain import explain
+from acsync.store import Store
+from acsync.store.read import find_contact
+from tests.conftest import at, settings
+
+RULES: dict[str, Any] = {
+    "scores": [{"name": "lead_score", "floor": 0}],
+    "rules": [
+        {"name": "Visit", "on": "site_visit", "points": 10, "max": {"count": 2, "within": "7d"}},
+        {"name": "Click", "on": "click", "points": 5, "once_per": "campaign", "expires_after": "10d"},
+        {"name": "Decay", "on": "open", "points": 40, "half_life": "7d"},
+    ],
+    "inactivity": [
+        {
+            "name": "Quiet",
+            "without": ["site_visit", "click", "open"],
+            "for": "30d",
+            "points": -50,
+            "tag": "Inaktiv",
+        }
+    ],
+}
+
+
+def load(store: Store, cfg: Settings, events: list[dict[str, Any]], now: datetime) -> None:
+    lines = [json.dumps({"contact_id": "7", "email": "a@example.com", **e}) for e in events]
+    ingest_lines(store, lines, "test", now)
+    score(store, cfg.ruleset(), cfg.fingerprints(), now)
+
+
+def explained(store: Store, cfg: Settings, t: datetime) -> dict[str, Any]:
+    info = find_contact(store.conn, "7")
+    assert info is not None
+    return explain(store.conn, cfg.ruleset(), info, t)
+
+
+def by_rule(data: dict[str, Any], rule: str) -> list[tuple[str, str]]:
+    return [(e["status"], e["reason"]) for e in data["entries"] if e["rule"] == rule]
+
+
+def test_limits_expiry_floor_and_tags_are_said_in_words(store: Store) -> None:
+    cfg = settings(RULES)
+    visits = [{"type": "site_visit", "at": at(d).isoformat(), "url": f"https://x/{d}"} for d in (0, 1, 2)]
+    clicks = [
+        {"type": "click", "at": at(d).isoformat(), "campaign": "9", "url": f"https://x/c{d}"} for d in (0, 3)
+    ]
+    load(store, cfg, [*visits, *clicks], at(3))
+    data = explained(store, cfg, at(40))
+    assert by_rule(data, "Visit") == [
+        ("counts", "counts"),
+        ("counts", "counts"),
+        (
+            "over_limit",
+            "over the max limit: 2 within 7d, used up by the awards of "
+            "2026-01-01 00:00 UTC, 2026-01-02 00:00 UTC",
+        ),
+    ]
+    refused = next(e for e in data["entries"] if e["status"] == "over_limit" and e["rule"] == "Visit")
+    assert refused["used_up_by"] == [e["event"] for e in data["entries"] if e["rule"] == "Visit"][:2]
+    assert (refused["counts"], refused["value"]) == (False, 0.0)
+    assert by_rule(data, "Click") == [
+        ("expired", "expired on 2026-01-11 00:00 UTC"),
+        ("over_limit", "over the limit: once per campaign (9), used up by the award of 2026-01-01 00:00 UTC"),
+    ]
+    # quiet since day 3: the episode started on day 33 and still lasts
+    assert by_rule(data, "Quiet") == [
+        ("counts", "counts until the next qualifying activity ends the episode")
+    ]
+    # 10 + 10 − 50 = −30 under a floor of 0: the totals say so
+    assert data["totals"]["lead_score"] == {
+        "entries": -30.0,
+        "floor": 0.0,
+        "cap": None,
+        "floor_applied": True,
+        "cap_applied": False,
+        "score": 0,
+    }
+    assert data["scores"] == {"lead_score": 0}
+    assert data["tags"] == ["Inaktiv"]
+    assert data["tag_details"] == [{"tag": "Inaktiv", "since": "2026-02-03T00:00:00Z", "rules": ["Quiet"]}]
+    # before the episode: it is pending, and nothing is clamped
+    early = explained(store, cfg, at(5))
+    assert by_rule(early, "Quiet") == [
+        ("pending", "pending until 2026-02-03 00:00 UTC, when the inactivity episode starts")
+    ]
+    assert early["totals"]["lead_score"]["floor_applied"] is False
+    assert early["tags"] == []
+
+
+def test_a_reset_wipes_and_a_decayed_award_says_its_value(store: Store) -> None:
+    cfg = settings(
+        {
+            "rules": RULES["rules"],
+            "inactivity": [{"name": "Quiet", "without": ["click"], "for": "30d", "reset": True}],
+        }
+    )
+    load(
+        store,
+        cfg,
+        [
+            {"type": "open", "at": at(0).isoformat(), "campaign": "1"},
+            {"type": "click", "at": at(0).isoformat(), "campaign": "1", "url": "https://x/c"},
+            {"type": "open", "at": at(31).isoformat(), "campaign": "2"},
+        ],
+        at(31),
+    )
+    data = explained(store, cfg, at(38))
+    assert by_rule(data, "Decay") == [
+        ("reset", "wiped by the reset of Quiet on 2026-01-31 00:00 UTC"),
+        ("counts", "counts, decayed to 20.0 of 40 (half-life 7 days)"),
+    ]
+    assert by_rule(data, "Click") == [("expired", "expired on 2026-01-11 00:00 UTC")]  # before the reset
+    assert by_rule(data, "Quiet") == [
+        ("counts", "reset on 2026-01-31 00:00 UTC: everything awarded before it no longer counts")
+    ]
+    assert data["scores"] == {"lead_score": 20}
+    assert data["totals"]["lead_score"]["floor_applied"] is False
