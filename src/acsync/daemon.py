@@ -102,6 +102,7 @@ class Daemon:
         self.progress = _StopAtCheckpoint(self.stopping)
         self._last_scored = 0.0  # monotonic
         self._told_setup = False  # said once that push waits for `acsync setup`
+        self._told_failed: set[int] = set()  # contacts named as not scored (said once)
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -198,9 +199,10 @@ class Daemon:
             self.store, settings.ruleset(), settings.fingerprints(), now, stop=self.stopping.is_set
         )
         self._last_scored = time.monotonic()
-        if report.failed:  # one contact's failure is not the job's: say who, score the rest
+        if report.failed.keys() - self._told_failed:  # one contact's failure is not the job's: say who
             lines = failure_lines(self.store.conn, report.failed, limit=5)
             log.warning("%s", "; ".join(lines), extra=fields({"job": "score", "failed": len(report.failed)}))
+        self._told_failed = set(report.failed)
         return _plain(report) if report.evaluated or report.failed else {}
 
     def push(self) -> dict[str, Any]:
