@@ -513,15 +513,18 @@ def test_the_daemon_names_contacts_it_could_not_score_and_scores_the_rest(tmp_pa
     logger.setLevel(logging.INFO)
     try:
         daemon.guarded("score", daemon.score)
+        daemon._last_scored = 0.0
+        daemon.guarded("score", daemon.score)  # retried: counted again, not warned again
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         daemon.server.close()
         daemon.store.close()
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
-    warning = next(x for x in lines if x["level"] == "warning")
+    (warning,) = [x for x in lines if x["level"] == "warning"]
     assert warning["msg"].startswith("contact 3: not scored: OverflowError")
     assert warning["failed"] == 1
     ok = next(x for x in lines if x["msg"] == "score ok")
     assert (ok["evaluated"], ok["failed"]) == (2, 1)
-    assert daemon.metrics.runs.labels("score", "ok")._value.get() == 1
+    assert [x["failed"] for x in lines if x["msg"] == "score ok"] == [1, 1]
+    assert daemon.metrics.runs.labels("score", "ok")._value.get() == 2

@@ -99,6 +99,7 @@ def test_check_config_online(served: tuple[Sandbox, Server], tmp_path: Any) -> N
     ok = CliRunner(env=env).invoke(cli, args)
     assert ok.exit_code == 0, ok.output
     assert "accepts the API token (user admin" in ok.output
+    assert "# webhook times without an offset are read in UTC (activecampaign.timezone" in ok.output
     assert 'api_token = "**********"' in ok.output
     assert "sandbox" not in ok.output.replace("acsync", "")  # the token itself is never printed
     wrong = CliRunner(env={**env, "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "nope"}).invoke(cli, args)

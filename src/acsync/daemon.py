@@ -118,6 +118,7 @@ class Daemon:
         self._scoring = threading.Lock()  # the interval's and the one-shot's runs never overlap
         self._last_scored = 0.0  # monotonic
         self._told_setup = False  # said once that push waits for `acsync setup`
+        self._told_failed: set[int] = set()  # contacts named as not scored (said once)
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -267,9 +268,10 @@ class Daemon:
         settings = self.settings
         report = score(store, settings.ruleset(), settings.fingerprints(), now, stop=self.stopping.is_set)
         self._last_scored = time.monotonic()
-        if report.failed:  # one contact's failure is not the job's: say who, score the rest
+        if report.failed.keys() - self._told_failed:  # one contact's failure is not the job's: say who
             lines = failure_lines(store.conn, report.failed, limit=5)
             log.warning("%s", "; ".join(lines), extra=fields({"job": "score", "failed": len(report.failed)}))
+        self._told_failed = set(report.failed)
         return _plain(report) if report.evaluated or report.failed else {}
 
     def _plan_next_change(self, store: Store) -> None:
