@@ -390,3 +390,26 @@ def test_two_push_processes_at_once_write_each_change_once(tmp_path: Path) -> No
             assert ac_holds(sb.account, settings) == acsync_wants(store.conn, settings)
         assert writes.twice() == []
         assert sb.journal.counts["POST import/bulk_import"] == 1  # 60 contacts: one import, sent once
+
+
+def test_the_daemons_push_waits_its_turn_beside_another_push(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from acsync.daemon import Daemon
+
+    caplog.set_level(logging.INFO, logger="acsync")
+    w = World(store, contacts=20, bulk_from=1000)  # one by one: no polling on the daemon's real sleep
+    settings = w.settings.model_copy(update={"webhook": w.settings.webhook.model_copy(update={"port": 0})})
+    daemon = Daemon(settings, store.path, "t" * 32, lambda sleep: w.client, clock=lambda: NOW)
+    try:
+        due = w.pending()
+        with one_pusher(store.path, NOW):  # `acsync push` is running
+            assert daemon.push() == {}
+        assert "not pushing: another push is running" in caplog.text
+        assert w.pending() == due  # nothing sent beside it
+        assert daemon.push()["fields"] > 0  # its turn
+    finally:
+        daemon.server.close()
+        daemon.store.close()

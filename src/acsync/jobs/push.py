@@ -215,13 +215,13 @@ class _Pusher:
                 started.setdefault(batch, []).append((c, [r for r in rs if r.batch == batch]))
         if started:
             self._poll(started)
-        held = self._look_up_lost([(c, rs) for c, rs in _grouped(rows) if any(r.lost for r in rs)])
-        if started or held is not None:  # what settled or was read back may leave rows to write
+        later = self._look_up_lost([(c, rs) for c, rs in _grouped(rows) if any(r.lost for r in rs)])
+        if started or later is not None:  # what settled or was read back may leave rows to write
             rows = due(self.store.conn, self.at)
         fresh = [
             (c, rest)
             for c, rs in _grouped(rows)
-            if c not in (held or set()) and (rest := [r for r in rs if not r.batch and not r.lost])
+            if c not in (later or set()) and (rest := [r for r in rs if not r.batch and not r.lost])
         ]
         fresh = [x for x in (self._with_ac_id(c, rs) for c, rs in fresh) if x is not None]
         seen_after = iso(self.cfg.seen_within.before(self.now))
