@@ -207,7 +207,7 @@ def test_bad_at_is_a_one_line_usage_error(run, at: str, says: str) -> None:  # t
         assert result.exit_code == 2, result.output
         assert says in result.output
         assert "Traceback" not in result.output
-        assert [line for line in result.output.splitlines() if line.startswith("Error")] != []
+        assert [line for line in result.output.splitlines() if line.startswith("error:")] != []
 
 
 def test_at_accepts_a_plain_date(run) -> None:  # type: ignore[no-untyped-def]

@@ -113,7 +113,6 @@ def test_the_daemon_guard_logs_a_report_with_reserved_names_and_counts_it(tmp_pa
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         daemon.server.close()
-        daemon.store.close()
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     ok = next(x for x in lines if x["msg"] == "push ok")
     assert ok["created"] == [1, 10, 11]

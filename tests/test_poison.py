@@ -519,7 +519,6 @@ def test_the_daemon_names_contacts_it_could_not_score_and_scores_the_rest(tmp_pa
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         daemon.server.close()
-        daemon.store.close()
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     (warning,) = [x for x in lines if x["level"] == "warning"]
     assert warning["msg"].startswith("contact 3: not scored: OverflowError")
