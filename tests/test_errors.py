@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import responses
 from click.testing import CliRunner, Result
+from hypothesis import given
+from hypothesis import strategies as st
 
 from acsync import masking
 from acsync.cli import cli
@@ -622,3 +624,26 @@ def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
         with store.write():
             store.set_meta("after", "space was freed")
         assert store.get_meta("after") == "space was freed"
+
+
+@given(
+    secret=st.text(
+        st.characters(blacklist_characters="*", blacklist_categories=("Cs",)), min_size=8, max_size=40
+    ),
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+)
+def test_no_form_of_a_known_secret_survives_masking(secret: str, before: str, after: str) -> None:
+    masking.forget()
+    masking.register(secret)
+    for form in masking.forms(secret):
+        masked = masking.mask(f"{before}{form}{after}")
+        assert form not in masked
+    if len(secret.strip()) >= masking.MIN_LENGTH:
+        assert secret.strip() not in masking.mask(f"{before}{secret}{after}")
+
+
+def test_a_duration_from_the_environment_is_checked_like_one_in_the_file(tmp_path: Path) -> None:
+    result = invoke(tmp_path / "a.db", "check-config", env={"ACSYNC_PUSH__RETRY_AFTER": "1s"})
+    assert result.exit_code == 0, result.output
+    assert 'retry_after = "1s"' in result.stdout

@@ -186,7 +186,9 @@ def emit(text: str, output: str | None = None) -> None:
 @click.option(
     "--db", "db_option", metavar="PATH", envvar="ACSYNC_DB", help="SQLite database (default: store.path)."
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log more (debug level).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log more (debug level); an error also prints its traceback."
+)
 @click.version_option(__version__, prog_name="acsync")
 @click.pass_context
 def cli(ctx: click.Context, config_option: str | None, db_option: str | None, verbose: bool) -> None:
