@@ -1,6 +1,8 @@
 # acsync: the daemon (`acsync run`) in a slim image. Build: docker build -t acsync .
 # What it installs is pinned with hashes in docker/requirements.txt (regenerate: `make lock`).
-FROM python:3.12-slim AS build
+# PYTHON_IMAGE: any Debian-based image with python (≥ 3.11) and its venv module.
+ARG PYTHON_IMAGE=python:3.12-slim
+FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 RUN python -m venv /opt/acsync
 COPY docker/requirements.txt ./
@@ -10,7 +12,7 @@ COPY src ./src
 RUN /opt/acsync/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
     && /opt/acsync/bin/pip uninstall --yes setuptools
 
-FROM python:3.12-slim
+FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="acsync" \
       org.opencontainers.image.description="Lead scoring for ActiveCampaign, kept in a local SQLite ledger" \
       org.opencontainers.image.licenses="MIT"

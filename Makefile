@@ -47,6 +47,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sync.py
 	$(BIN)/python benchmarks/bench_push.py
 	$(BIN)/python benchmarks/bench_quality.py
+	$(BIN)/python benchmarks/bench_daemon_latency.py
+	$(BIN)/python benchmarks/bench_shared_budget.py
 
 # The image's pinned, hashed dependencies (docker/requirements.txt) from pyproject.toml: run after
 # changing a dependency (needs pip-tools: $(BIN)/pip install pip-tools).
