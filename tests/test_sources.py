@@ -330,7 +330,7 @@ def test_doctor_probes_chooses_estimates_and_records_redacted_answers(
         result = CliRunner().invoke(cli, [*args, "--record", str(tmp_path / "rec")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     out = result.output
-    for words in ("campaigns/{id}/opens", "v3-report", "by-update", "backfill", "requests/s", "contacts 50"):
+    for words in ("campaigns/{id}/opens", "v3-report", "orders[updated_date]", "backfill", "contacts 50"):
         assert words in out
     with Store.open(tmp_path / "d.db") as store:
         assert sources.stored(store)["clicks"].source == "v3-report"  # recorded for backfill and sync
@@ -357,3 +357,26 @@ def test_doctor_without_a_report_endpoint_says_why_it_falls_back(
     assert d.choices["opens"].source == "linkdata"
     assert "campaigns/{id}/opens: 404" in d.choices["opens"].reason
     assert d.counts["contacts"] == 40
+
+
+def test_orders_are_read_by_update_time_until_the_cursor(tmp_path: Path) -> None:
+    from acsync.sandbox.state import order_record
+
+    sb, client, _ = sandbox_and_client(contacts=60, rate=None)
+    acct = sb.account
+    for k in range(250):  # old orders: three pages of them
+        oid = acct.next_id("order")
+        acct.orders[oid] = order_record(
+            oid, acct.contacts[1 + k % 60], 1000 + k, NOW - timedelta(days=40, hours=k)
+        )
+    with Store.open(tmp_path / "o.db") as store:
+        backfill(store, client, NOW)
+        later = NOW + timedelta(minutes=5)
+        changed = acct.orders[max(acct.orders) - 7]
+        changed["updatedDate"] = ac_time(later - timedelta(minutes=1))  # e.g. a state change
+        report = sync(store, client, later)
+        assert report.requests["GET ecomOrders"] == 1  # the newest first: the first page passes the cursor
+        with store.write() as conn:  # an account where AC ignored the order: every page, each cycle
+            conn.execute("UPDATE pull_sources SET source = 'full' WHERE phase = 'orders'")
+        full = sync(store, client, later + timedelta(minutes=5))
+        assert full.requests["GET ecomOrders"] == len(acct.orders) // 100 + 1

@@ -275,6 +275,11 @@ def _pull_summary(report: Any, title: str) -> None:
     )
     if report.deleted:
         click.echo(f"contacts gone from ActiveCampaign (404), marked deleted: {report.deleted}")
+    if report.own_writes or report.swept:
+        click.echo(
+            f"changed only by acsync's own push (not re-read): {report.own_writes}; "
+            f"trackingLogs re-read by the sweep: {report.swept}"
+        )
     rows = [[endpoint, n] for endpoint, n in sorted(report.requests.items())]
     if rows:
         emit(
@@ -390,6 +395,8 @@ def doctor(obj: Context, record_dir: Path | None) -> None:
     """Probe each endpoint pull and push use with one small request; say which source each pull
     phase will use and why (the choice is stored for backfill and sync), and estimate backfill
     time and idle sync cost from the account's own counts."""
+    from rich.markup import escape  # AC's parameter names have brackets: no table markup
+
     from acsync.ac.client import client_from_config
     from acsync.jobs.doctor import diagnose, save
 
@@ -397,10 +404,9 @@ def doctor(obj: Context, record_dir: Path | None) -> None:
     client = client_from_config(settings.activecampaign)
     with obj.store() as store:
         d = diagnose(store, client, utcnow(), settings.activecampaign, settings.schedule.sync)
-    emit(
-        render_table("probes", ["what", "endpoint", "answer"], [[p.name, p.path, p.status] for p in d.probes])
-    )
-    rows = [[c.phase, c.source, c.detail, c.reason] for c in d.choices.values()]
+    probes = [[p.name, escape(p.path), escape(p.status)] for p in d.probes]
+    emit(render_table("probes", ["what", "endpoint", "answer"], probes))
+    rows = [[c.phase, c.source, escape(c.detail), escape(c.reason)] for c in d.choices.values()]
     emit(
         render_table(
             "sources (stored; backfill and sync use them)", ["phase", "source", "reads", "why"], rows
