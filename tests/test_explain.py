@@ -7,11 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from acsync.config import Settings
+from acsync.core.scoring import evaluate
+from acsync.core.timefmt import from_iso
 from acsync.jobs.ingest import ingest_lines
 from acsync.jobs.score import score
 from acsync.reports.explain import explain
+from acsync.reports.history import contact_history
+from acsync.reports.past import Contact
 from acsync.store import Store
-from acsync.store.read import find_contact
+from acsync.store.read import find_contact, stored_ledger
 from tests.conftest import at, settings
 
 RULES: dict[str, Any] = {
@@ -126,3 +130,53 @@ def test_a_reset_wipes_and_a_decayed_award_says_its_value(store: Store) -> None:
     ]
     assert data["scores"] == {"lead_score": 20}
     assert data["totals"]["lead_score"]["floor_applied"] is False
+
+
+def test_history_gives_the_cause_of_every_step_and_the_tag_changes(store: Store) -> None:
+    cfg = settings(
+        {
+            "scores": [{"name": "lead_score"}],
+            "rules": [
+                {"name": "Visit", "on": "site_visit", "points": 10, "expires_after": "10d"},
+                {"name": "Decay", "on": "open", "points": 3, "half_life": "1d"},
+            ],
+            "inactivity": [
+                {"name": "Quiet", "without": ["site_visit"], "for": "30d", "points": -50, "tag": "Inaktiv"}
+            ],
+        }
+    )
+    load(
+        store,
+        cfg,
+        [
+            {"type": "site_visit", "at": at(0).isoformat(), "url": "https://x/0"},
+            {"type": "site_visit", "at": at(40).isoformat(), "url": "https://x/40"},
+            {"type": "open", "at": at(41).isoformat(), "campaign": "5"},
+        ],
+        at(41),
+    )
+    who = Contact(1, "7", "a@example.com", None)
+    rows = contact_history(store.conn, cfg.ruleset(), cfg.ruleset().scores[0], who, at(-1), at(45)).rows
+    got = [(r["at"], r["score"], r["change"], r["cause"], r["tags"]) for r in rows]
+    assert got[:5] == [
+        ("2025-12-31T00:00:00Z", 0, None, "the score at the start", ""),
+        ("2026-01-01T00:00:00Z", 10, 10, "Visit +10 (https://x/0)", ""),
+        ("2026-01-11T00:00:00Z", 0, -10, "Visit +10 of 2026-01-01 expired (https://x/0)", ""),
+        ("2026-01-31T00:00:00Z", -50, -50, "Quiet: inactivity episode began, -50; Inaktiv added", "Inaktiv"),
+        (
+            "2026-02-10T00:00:00Z",
+            10,
+            60,
+            "Visit +10 (https://x/40); Quiet: episode ended by new activity, its -50 no longer counts; "
+            "Inaktiv removed",
+            "",
+        ),
+    ]
+    assert got[5] == ("2026-02-11T00:00:00Z", 13, 3, "Decay +3 (campaign 5)", "")
+    decay = got[6:]  # 3 decays to 0 point by point: 12, 11, 10, then the visit of day 40 expires
+    assert [r[1] for r in decay[:3]] == [12, 11, 10]
+    assert all(r[3] == "decay of Decay" for r in decay[:3])
+    assert [r["score"] for r in rows[1:]] == [
+        evaluate(stored_ledger(store.conn, 1), cfg.ruleset(), from_iso(str(r["at"]))).rounded["lead_score"]
+        for r in rows[1:]
+    ]

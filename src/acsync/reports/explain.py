@@ -43,7 +43,7 @@ def explain(conn: sqlite3.Connection, ruleset: Ruleset, contact: ContactInfo, at
     entries = sorted(stored_ledger(conn, contact.id), key=lambda e: (e.awarded_at, e.score, e.rule, e.ref))
     state = evaluate(entries, ruleset, at)
     events = next((evs for _, evs in events_by_contact(conn, [contact.id])), [])
-    about = {e.key: _about(e) for e in events}
+    about = {e.key: about_event(e) for e in events}
     resets = _latest_resets(entries, at)
     rows: list[dict[str, Any]] = []
     for e, (counts, value) in zip(entries, contributions(entries, at), strict=True):
@@ -223,7 +223,7 @@ def _totals(entries: Sequence[Entry], ruleset: Ruleset, at: datetime) -> dict[st
     return out
 
 
-def _about(e: Event) -> str:
+def about_event(e: Event) -> str:
     """An event's attributes in words (campaign 7, https://…, tag VIP, 49.9)."""
     parts = [
         f"campaign {e.campaign}" if e.campaign else "",

@@ -1,7 +1,9 @@
 """``report history``: one contact's score over time, or the score distribution over time.
 
 Both read ``score_steps``. For one contact: every change of its score in the range, with the
-segment it put the contact in. For everyone: at each sample instant (every ``every`` from
+segment it put the contact in, its cause (which rule and event, or which expiry, reset,
+episode or decay) and the changes of its wanted tags (``Hot Lead added``). For everyone: at
+each sample instant (every ``every`` from
 ``since`` to ``at``), how many contacts existed, their mean score, and how many were in each
 segment: at each sample one aggregate query (an index seek per contact), not one evaluation
 of every ledger.
@@ -10,36 +12,103 @@ of every ledger.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 
 from acsync.core.durations import Duration
+from acsync.core.ledger import AWARD, PENALTY, RESET, Entry
 from acsync.core.rules import Ruleset, ScoreDef
-from acsync.core.timefmt import iso
+from acsync.core.scoring import evaluate
+from acsync.core.timefmt import from_iso, iso
+from acsync.reports.explain import about_event
 from acsync.reports.past import Contact, start_value, values_at
 from acsync.reports.table import Report
+from acsync.store.events import events_by_contact
+from acsync.store.read import stored_ledger
 
 
 def contact_history(
     conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, who: Contact, since: datetime, at: datetime
 ) -> Report:
+    """Every change of the contact's score in ``(since, at]`` and of its wanted tags, each with
+    its cause: the awards, expiries, penalties, resets and episodes of that instant, or decay."""
     first = values_at(conn, sdef, iso(since), [who.id]).get(who.id, start_value(sdef))
-    points: list[tuple[str, int]] = [(iso(since), first)]
-    points += conn.execute(
-        "SELECT at, value FROM score_steps "
-        "WHERE contact = ? AND score = ? AND at > ? AND at <= ? ORDER BY at",
-        [who.id, sdef.name, iso(since), iso(at)],
-    ).fetchall()
+    stepped: dict[str, int] = dict(
+        conn.execute(
+            "SELECT at, value FROM score_steps "
+            "WHERE contact = ? AND score = ? AND at > ? AND at <= ? ORDER BY at",
+            [who.id, sdef.name, iso(since), iso(at)],
+        ).fetchall()
+    )
+    entries = stored_ledger(conn, who.id)
+    events = next((evs for _, evs in events_by_contact(conn, [who.id])), [])
+    about = {e.key: about_event(e) for e in events}
+    episodes = {t for e in entries if e.kind != AWARD for t in (e.awarded_at, e.ends_at) if t is not None}
+    instants = sorted({iso(t) for t in episodes if since < t <= at} | stepped.keys())
+    tags = set(evaluate(entries, ruleset, since).tags)
     rows: list[dict[str, object]] = [
         {
-            "at": t,
-            "score": value,
-            "change": None if i == 0 else value - points[i - 1][1],
-            "segment": ruleset.segment_of(sdef.name, value),
+            "at": iso(since),
+            "score": first,
+            "change": None,
+            "segment": ruleset.segment_of(sdef.name, first),
+            "cause": "the score at the start",
+            "tags": ", ".join(sorted(tags)),
         }
-        for i, (t, value) in enumerate(points)
     ]
-    headers = ["at", "score", "change", "segment"]
+    value = first
+    for t in instants:
+        when = from_iso(t)
+        now_tags = set(evaluate(entries, ruleset, when).tags)
+        changed = [f"{tag} added" for tag in sorted(now_tags - tags)]
+        changed += [f"{tag} removed" for tag in sorted(tags - now_tags)]
+        new = stepped.get(t, value)
+        if new == value and not changed:
+            continue
+        causes = causes_at(entries, sdef, when, about, ruleset) if new != value else []
+        rows.append(
+            {
+                "at": t,
+                "score": new,
+                "change": new - value,
+                "segment": ruleset.segment_of(sdef.name, new),
+                "cause": "; ".join(causes + changed),
+                "tags": ", ".join(sorted(now_tags)),
+            }
+        )
+        value, tags = new, now_tags
+    headers = ["at", "score", "change", "segment", "cause", "tags"]
     return Report(f"{sdef.name} of {who.label}, {iso(since)} to {iso(at)}", headers, rows)
+
+
+def causes_at(
+    entries: Sequence[Entry], sdef: ScoreDef, t: datetime, about: dict[str, str], ruleset: Ruleset
+) -> list[str]:
+    """What changed the score at ``t``, in words: awards, expiries, penalties, resets, episode
+    ends; or, when nothing starts or ends then, the decay of the awards that count."""
+    mine = entries if len(ruleset.scores) == 1 else [e for e in entries if e.score == sdef.name]
+    out: list[str] = []
+    ends: list[str] = []  # said after what starts at the same instant
+    for e in mine:
+        what = f" ({about[e.event]})" if e.event and about.get(e.event) else ""
+        if e.awarded_at == t:
+            if e.kind == AWARD:
+                out.append(f"{e.rule} {e.points:+g}{what}")
+            elif e.kind == PENALTY:
+                out.append(f"{e.rule}: inactivity episode began, {e.points:+g}")
+            elif e.kind == RESET:
+                out.append(f"{e.rule}: inactivity reset, everything earlier wiped")
+        elif e.expires_at == t and e.points:
+            if e.kind == PENALTY and e.ends_at == t:
+                ends.append(f"{e.rule}: episode ended by new activity, its {e.points:+g} no longer counts")
+            else:
+                ends.append(f"{e.rule} {e.points:+g} of {iso(e.awarded_at)[:10]} expired{what}")
+    out += ends
+    if not out:
+        decaying = sorted({e.rule for e in mine if e.half_life and e.counts(t)})
+        if decaying:
+            out.append(f"decay of {', '.join(decaying)}")
+    return out
 
 
 def samples(since: datetime, at: datetime, every: Duration) -> list[datetime]:
