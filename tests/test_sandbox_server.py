@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
@@ -118,7 +119,7 @@ def test_server_closes_cleanly() -> None:
     assert not any(t.name == "acsync-http" and t.is_alive() for t in threading.enumerate())
 
 
-def test_setup_registers_the_webhook_once(served: tuple[Sandbox, Server]) -> None:
+def test_setup_registers_the_webhook_once(served: tuple[Sandbox, Server], tmp_path: Path) -> None:
     sb, server = served
     env = {
         "ACSYNC_ACTIVECAMPAIGN__URL": server.url,
@@ -126,7 +127,7 @@ def test_setup_registers_the_webhook_once(served: tuple[Sandbox, Server]) -> Non
         "ACSYNC_WEBHOOK__TOKEN": "a-webhook-token-long-enough",
         "ACSYNC_WEBHOOK__PUBLIC_URL": "https://acsync.example.com",
     }
-    args = ["--config", str(ROOT / "config.example.toml"), "setup"]
+    args = ["--config", str(ROOT / "config.example.toml"), "--db", str(tmp_path / "a.db"), "setup"]
     dry = CliRunner(env=env).invoke(cli, [*args, "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would create one posting" in dry.output
