@@ -194,6 +194,8 @@ class ScoreDef:
     floor: float | None = None
     cap: float | None = None
     segment_field: str | None = None
+    reason_field: str | None = None  # a text field: what makes up the score, in words
+    next_segment_field: str | None = None  # a number field: points still needed to the next segment
 
 
 @dataclass(frozen=True)

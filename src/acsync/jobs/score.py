@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from acsync.core.desired import Target, desired
 from acsync.core.ledger import Entry, build_ledger
+from acsync.core.reasons import fields_of
 from acsync.core.rules import Fingerprints, Ruleset
 from acsync.core.scoring import evaluate, steps
 from acsync.core.timefmt import from_iso, iso
@@ -73,6 +74,7 @@ class State(NamedTuple):
     segments: dict[str, str | None]
     tags: dict[str, tuple[str, str]]  # tag → since, reasons
     next_change: str | None
+    texts: dict[str, str] | None = None  # reason and next-segment fields by title (when configured)
 
 
 @dataclass
@@ -176,11 +178,13 @@ def compute(conn: sqlite3.Connection, chunk: Sequence[Todo], ruleset: Ruleset, n
     if clean:
         entries.update(ledger_by_contact(conn, clean))
     states = []
+    explained = any(s.reason_field or s.next_segment_field for s in ruleset.scores)
     for c, _, _ in chunk:
         s = evaluate(entries.get(c, []), ruleset, now)
         tags = {tag: (iso(w.since), ",".join(w.reasons)) for tag, w in s.tags.items()}
         nxt = None if s.next_change is None else iso(s.next_change)
-        states.append(State(c, s.values, s.rounded, s.segments, tags, nxt))
+        words = fields_of(ruleset, entries.get(c, []), now, s.rounded) if explained else None
+        states.append(State(c, s.values, s.rounded, s.segments, tags, nxt, words))
     return Computed(dirty, rows, states, stepped)
 
 
@@ -228,7 +232,7 @@ def _apply(
             report.changed += 1
     writes.flush(conn)
     report.evaluated += len(computed.states)
-    wanted = {s.contact: desired(target, s.rounded, s.segments, s.tags) for s in computed.states}
+    wanted = {s.contact: desired(target, s.rounded, s.segments, s.tags, s.texts) for s in computed.states}
     report.queued += queue(conn, target, wanted, at)
 
 
