@@ -204,7 +204,7 @@ class InactivityConfig(_Section):
     tag: str | None = None
     points: float = 0
     penalty_lasts: DurationField | None = None
-    reset: bool = False
+    reset: bool | Literal["dynamic"] = False  # "dynamic": wipe only points that expire or decay
 
     @model_validator(mode="after")
     def _consistent(self) -> InactivityConfig:
@@ -474,7 +474,8 @@ class Settings(BaseSettings):
                     tag=i.tag,
                     points=i.points,
                     penalty_lasts=i.penalty_lasts,
-                    reset=i.reset,
+                    reset=bool(i.reset),
+                    reset_dynamic_only=i.reset == "dynamic",
                 )
                 for i in self.inactivity
             ),

@@ -173,6 +173,7 @@ class Inactivity:
     points: float = 0.0
     penalty_lasts: Duration | None = None
     reset: bool = False
+    reset_dynamic_only: bool = False  # the reset wipes only entries with an expiry or a half-life
 
 
 @dataclass(frozen=True)
