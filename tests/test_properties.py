@@ -225,7 +225,10 @@ DECAYING = ruleset(
         {"name": "Click", "on": "click", "points": -12, "half_life": "5d"},
         {"name": "Order", "on": "order", "points": 20, "expires_after": "30d"},
     ],
-    inactivity=[{"name": "Quiet", "without": ["open", "click"], "for": "60d", "reset": True}],
+    inactivity=[
+        {"name": "Quiet", "without": ["open", "click"], "for": "60d", "reset": True},
+        {"name": "No visit", "without": ["site_visit"], "for": "20d", "reset": "dynamic"},
+    ],
 )
 seconds = st.integers(0, 400 * 86400).map(lambda s: T0 + timedelta(seconds=s))
 

@@ -392,3 +392,59 @@ def test_explained_contributions_respect_resets() -> None:
         ("award", True, 5.0),
     ]
     assert sum(v for _, v in parts) == state(rs, events, at(41)).values["lead_score"]
+
+
+# --- reset = "dynamic" ----------------------------------------------------------------------
+DYNAMIC_RESET_RULES = {
+    "rules": [
+        {"name": "Order", "on": "order", "points": 50},  # static: never expires
+        VISIT,  # dynamic: expires after 90d
+        {"name": "Open", "on": "open", "points": 8, "half_life": "30d"},  # dynamic: decays
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("reset", "day", "expected"),
+    [
+        # visit and order on day 0, open on day 10; no site visit for 30 days: reset on day 30
+        (True, 29, 50 + 10 + 8 * 0.5 ** (19 / 30)),
+        (True, 30, 0),  # a full reset wipes everything, purchase included
+        ("dynamic", 29, 50 + 10 + 8 * 0.5 ** (19 / 30)),
+        ("dynamic", 30, 50),  # only what expires or decays is wiped: the order stays
+        ("dynamic", 200, 50),  # for good: the static points never expire
+    ],
+)
+def test_reset_dynamic_keeps_static_points(reset: object, day: int, expected: float) -> None:
+    rs = ruleset(
+        **DYNAMIC_RESET_RULES,
+        inactivity=[{"name": "No visit", "without": ["site_visit"], "for": "30d", "reset": reset}],
+    )
+    events = [
+        ev("order", at(0), name="o1", value=80),
+        ev("site_visit", at(0), url="u"),
+        ev("open", at(10), campaign="1"),
+    ]
+    assert state(rs, events, at(day)).values["lead_score"] == pytest.approx(expected)
+
+
+def test_points_after_a_dynamic_reset_count_and_the_next_reset_wipes_them() -> None:
+    rs = ruleset(
+        **DYNAMIC_RESET_RULES,
+        inactivity=[{"name": "No visit", "without": ["site_visit"], "for": "30d", "reset": "dynamic"}],
+    )
+    events = [
+        ev("order", at(0), name="o1"),
+        ev("site_visit", at(0), url="u"),  # reset at day 30
+        ev("site_visit", at(40), url="u2"),  # ends the episode; its +10 counts; next reset at day 70
+        ev("order", at(50), name="o2"),
+    ]
+    assert [score(rs, events, at(d)) for d in (30, 40, 69, 70)] == [50, 60, 110, 100]
+    stepped = steps(ledger(rs, events), rs)  # the stored steps agree
+    assert [(t, v) for _, t, v in stepped] == [
+        (at(0), 60),
+        (at(30), 50),
+        (at(40), 60),
+        (at(50), 110),
+        (at(70), 100),
+    ]

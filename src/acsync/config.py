@@ -144,6 +144,8 @@ class ScoreConfig(_Section):
     name: str = Field(min_length=1)
     field: str | None = None
     segment_field: str | None = None
+    reason_field: str | None = None
+    next_segment_field: str | None = None
     floor: float | None = None
     cap: float | None = None
 
@@ -204,7 +206,7 @@ class InactivityConfig(_Section):
     tag: str | None = None
     points: float = 0
     penalty_lasts: DurationField | None = None
-    reset: bool = False
+    reset: bool | Literal["dynamic"] = False  # "dynamic": wipe only points that expire or decay
 
     @model_validator(mode="after")
     def _consistent(self) -> InactivityConfig:
@@ -467,7 +469,10 @@ class Settings(BaseSettings):
 
         return core.Ruleset(
             scores=tuple(
-                core.ScoreDef(s.name, s.field, s.floor, s.cap, s.segment_field) for s in self.scores
+                core.ScoreDef(
+                    s.name, s.field, s.floor, s.cap, s.segment_field, s.reason_field, s.next_segment_field
+                )
+                for s in self.scores
             ),
             rules=tuple(
                 core.Rule(
@@ -495,7 +500,8 @@ class Settings(BaseSettings):
                     tag=i.tag,
                     points=i.points,
                     penalty_lasts=i.penalty_lasts,
-                    reset=i.reset,
+                    reset=bool(i.reset),
+                    reset_dynamic_only=i.reset == "dynamic",
                 )
                 for i in self.inactivity
             ),
@@ -698,11 +704,14 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
         str(s[key]).lower()
         for s in (scores if isinstance(scores, list) else [])
         if isinstance(s, dict)
-        for key in ("field", "segment_field")
+        for key in ("field", "segment_field", "reason_field", "next_segment_field")
         if isinstance(s.get(key), str)
     ]
     if len(set(titles)) != len(titles):
-        problems.append("scores: every field and segment_field must name a different AC field")
+        problems.append(
+            "scores: every field, segment_field, reason_field and next_segment_field "
+            "must name a different AC field"
+        )
     rule_names: list[str] = []
     for section in ("rules", "inactivity", "thresholds", "segments"):
         items = data.get(section, [])

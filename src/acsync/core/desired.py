@@ -1,7 +1,8 @@
 """What acsync wants ActiveCampaign to hold for a contact, and what must change to get there.
 
 A contact's *desired* AC state is a mapping ``(kind, name) → value``: ``("field", title)`` → the
-text AC gets (a rounded score, or a segment's name), and ``("tag", name)`` → ``"add"`` for every
+text AC gets (a rounded score, a segment's name, the score's make-up in words, the points to the
+next segment), and ``("tag", name)`` → ``"add"`` for every
 wanted tag. Only what acsync owns appears: the fields its scores name and the tags its rules
 set. The *known* state (``ac_state``) has the same form: what acsync last wrote, or saw, in AC.
 
@@ -24,7 +25,8 @@ ADD, REMOVE = "add", "remove"
 
 @dataclass(frozen=True)
 class Target:
-    """What a ruleset writes: ``fields`` as (field title, score, what) with what = value | segment."""
+    """What a ruleset writes: ``fields`` as (field title, score, what) with what = value | segment
+    | reason | to_next (the last two as computed by ``core.reasons.fields_of``)."""
 
     fields: tuple[tuple[str, str, str], ...]
     tags: frozenset[str]
@@ -37,6 +39,10 @@ class Target:
                 fields.append((s.field, s.name, "value"))
             if s.segment_field:
                 fields.append((s.segment_field, s.name, "segment"))
+            if s.reason_field:
+                fields.append((s.reason_field, s.name, "reason"))
+            if s.next_segment_field:
+                fields.append((s.next_segment_field, s.name, "to_next"))
         return cls(tuple(fields), ruleset.tags)
 
 
@@ -45,14 +51,18 @@ def desired(
     rounded: Mapping[str, int],
     segments: Mapping[str, str | None],
     tags: Mapping[str, object] | frozenset[str],
+    texts: Mapping[str, str] | None = None,
 ) -> State:
-    """A contact's desired AC state from its evaluated scores and wanted tags."""
+    """A contact's desired AC state from its evaluated scores and wanted tags; ``texts``: the
+    reason and next-segment fields' values by field title (``core.reasons.fields_of``)."""
     out: State = {}
     for title, score, what in target.fields:
         if what == "value":
             out[("field", title)] = str(rounded.get(score, 0))
-        else:
+        elif what == "segment":
             out[("field", title)] = segments.get(score) or ""
+        elif texts is not None and title in texts:
+            out[("field", title)] = texts[title]
     for tag in target.tags:
         if tag in tags:
             out[("tag", tag)] = ADD

@@ -18,6 +18,15 @@ from acsync.core.rules import Inactivity, Ruleset
 
 AWARD, PENALTY, RESET, FLAG = "award", "penalty", "reset", "flag"
 EPISODE = "episode"  # the ref of inactivity entries: (rule, ref, awarded_at) is unique
+DYNAMIC_RESET = "episode:dynamic"  # the ref of a reset that wipes only dynamic points
+
+
+def wipes(reset: Entry, e: Entry) -> bool:
+    """Does the reset ``reset`` wipe ``e``: awarded before it and, for a dynamic-only reset
+    (``reset = "dynamic"``), an entry that expires or decays? Static points survive that one."""
+    if e.awarded_at >= reset.awarded_at:
+        return False
+    return reset.ref != DYNAMIC_RESET or e.expires_at is not None or bool(e.half_life)
 
 
 class Entry(NamedTuple):
@@ -146,7 +155,7 @@ def _episode(rule: Inactivity, start: datetime, end: datetime | None) -> Entry:
         rule.score,
         rule.name,
         kind,
-        EPISODE,
+        DYNAMIC_RESET if rule.reset and rule.reset_dynamic_only else EPISODE,
         points,
         start,
         expires,

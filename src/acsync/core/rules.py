@@ -175,6 +175,7 @@ class Inactivity:
     points: float = 0.0
     penalty_lasts: Duration | None = None
     reset: bool = False
+    reset_dynamic_only: bool = False  # the reset wipes only entries with an expiry or a half-life
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,8 @@ class ScoreDef:
     floor: float | None = None
     cap: float | None = None
     segment_field: str | None = None
+    reason_field: str | None = None  # a text field: what makes up the score, in words
+    next_segment_field: str | None = None  # a number field: points still needed to the next segment
 
 
 @dataclass(frozen=True)

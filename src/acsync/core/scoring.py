@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from acsync.core.ledger import AWARD, RESET, Entry
+from acsync.core.ledger import AWARD, DYNAMIC_RESET, RESET, Entry, wipes
 from acsync.core.rules import Ruleset, ScoreDef, Threshold
 
 
@@ -29,34 +29,47 @@ def clamp(x: float, sdef: ScoreDef) -> float:
     return x
 
 
+def latest_resets(entries: Sequence[Entry], t: datetime) -> tuple[datetime | None, Entry | None]:
+    """The latest full reset at or before ``t`` (its instant) and the latest dynamic-only one."""
+    full: datetime | None = None
+    dynamic: Entry | None = None
+    for e in entries:
+        if e.kind == RESET and e.awarded_at <= t:
+            if e.ref == DYNAMIC_RESET:
+                if dynamic is None or e.awarded_at > dynamic.awarded_at:
+                    dynamic = e
+            elif full is None or e.awarded_at > full:
+                full = e.awarded_at
+    return full, dynamic
+
+
 def raw_score(entries: Sequence[Entry], t: datetime) -> float:
     """The unclamped sum at ``t`` (entries of one score). A hot path: plain loops."""
-    reset = None
-    for e in entries:
-        if e.kind == RESET and e.awarded_at <= t and (reset is None or e.awarded_at > reset):
-            reset = e.awarded_at
+    reset, dynamic = latest_resets(entries, t)
     total = 0.0
     for e in entries:
         awarded, expires = e.awarded_at, e.expires_at
         if awarded <= t and (expires is None or t < expires) and (reset is None or awarded >= reset):
+            if dynamic is not None and wipes(dynamic, e):
+                continue
             total += _decayed(e, t) if e.half_life else e.points
     return total
 
 
 def contributions(entries: Sequence[Entry], t: datetime) -> list[tuple[bool, float]]:
     """For each entry: does it count at ``t``, and what is it worth (resets applied per score)."""
-    resets: dict[str, datetime] = {}
+    per_score: dict[str, list[Entry]] = {}
     for e in entries:
-        if (
-            e.kind == RESET
-            and e.awarded_at <= t
-            and (e.score not in resets or e.awarded_at > resets[e.score])
-        ):
-            resets[e.score] = e.awarded_at
+        per_score.setdefault(e.score, []).append(e)
+    resets = {score: latest_resets(mine, t) for score, mine in per_score.items()}
     out = []
     for e in entries:
-        reset = resets.get(e.score)
-        counts = e.counts(t) and (reset is None or e.awarded_at >= reset)
+        reset, dynamic = resets[e.score]
+        counts = (
+            e.counts(t)
+            and (reset is None or e.awarded_at >= reset)
+            and (dynamic is None or not wipes(dynamic, e))
+        )
         out.append((counts, e.value(t) if counts else 0.0))
     return out
 
@@ -95,8 +108,11 @@ def timeline(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[
         if order == 0:
             total -= active.pop(i, 0.0)
         elif order == 1:
-            active.clear()
-            total = 0.0
+            reset = entries[i]
+            for j in [j for j in active if wipes(reset, entries[j])]:  # all, or the dynamic ones
+                total -= active.pop(j)
+            if not active:
+                total = 0.0
         else:
             active[i] = entries[i].points
             total += entries[i].points
@@ -139,11 +155,15 @@ def decay_changes(
     stretch is bisected with each term's bounds (every term is monotone) down to one second.
     Each instant is the first whole second at which the evaluated rounded value differs.
     """
-    latest = max((e.awarded_at for e in entries if e.kind == RESET and e.awarded_at <= t0), default=None)
+    latest, dynamic = latest_resets(entries, t0)
     const = 0.0
     groups: dict[float, float] = {}
     for e in entries:
-        if e.counts(t0) and (latest is None or e.awarded_at >= latest):
+        if (
+            e.counts(t0)
+            and (latest is None or e.awarded_at >= latest)
+            and (dynamic is None or not wipes(dynamic, e))
+        ):
             if e.half_life:
                 groups[e.half_life] = groups.get(e.half_life, 0.0) + _decayed(e, t0)
             else:

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 from acsync.core.desired import Target, desired
 from acsync.core.ledger import Entry, build_ledger
+from acsync.core.reasons import fields_of
 from acsync.core.rules import Fingerprints, Ruleset
 from acsync.core.scoring import evaluate, steps
 from acsync.core.timefmt import from_iso, iso
@@ -79,6 +80,7 @@ class State(NamedTuple):
     segments: dict[str, str | None]
     tags: dict[str, tuple[str, str]]  # tag → since, reasons
     next_change: str | None
+    texts: dict[str, str] | None = None  # reason and next-segment fields by title (when configured)
 
 
 @dataclass
@@ -191,6 +193,7 @@ def compute(conn: sqlite3.Connection, chunk: Sequence[Todo], ruleset: Ruleset, n
     if clean:
         entries.update(ledger_by_contact(conn, clean))
     states = []
+    explained = any(s.reason_field or s.next_segment_field for s in ruleset.scores)
     for c, _, _ in chunk:
         if c in failed:
             continue
@@ -198,10 +201,11 @@ def compute(conn: sqlite3.Connection, chunk: Sequence[Todo], ruleset: Ruleset, n
             s = evaluate(entries.get(c, []), ruleset, now)
             tags = {tag: (iso(w.since), ",".join(w.reasons)) for tag, w in s.tags.items()}
             nxt = None if s.next_change is None else iso(s.next_change)
+            words = fields_of(ruleset, entries.get(c, []), now, s.rounded) if explained else None
         except Exception as e:
             failed[c] = _why(e)
             continue
-        states.append(State(c, s.values, s.rounded, s.segments, tags, nxt))
+        states.append(State(c, s.values, s.rounded, s.segments, tags, nxt, words))
     if failed:  # a contact whose ledger was built but whose scores failed keeps its old ledger
         dirty = [c for c in dirty if c not in failed]
         rows = [r for r in rows if r[0] not in failed]
@@ -260,7 +264,7 @@ def _apply(
             report.changed += 1
     writes.flush(conn)
     report.evaluated += len(computed.states)
-    wanted = {s.contact: desired(target, s.rounded, s.segments, s.tags) for s in computed.states}
+    wanted = {s.contact: desired(target, s.rounded, s.segments, s.tags, s.texts) for s in computed.states}
     report.queued += queue(conn, target, wanted, at)
 
 

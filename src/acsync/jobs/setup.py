@@ -1,8 +1,9 @@
 """``acsync setup``: find or create, in ActiveCampaign, the custom fields and tags acsync owns.
 
-The fields are each score's ``field`` (a number field) and its optional ``segment_field`` (a text
-field); the tags are every inactivity and threshold tag. Their AC ids are kept in ``ac_ids``.
-Idempotent: what exists is found (by exact title or name) and reused, never duplicated.
+The fields are each score's ``field`` (a number field), its optional ``segment_field`` and
+``reason_field`` (text fields) and ``next_segment_field`` (a number field); the tags are every
+inactivity and threshold tag. Their AC ids are kept in ``ac_ids``. Idempotent: what exists is
+found (by exact title or name) and reused, never duplicated.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def wanted(settings: Settings) -> list[Wanted]:
             out.append(Wanted("field", s.field, "number"))
         if s.segment_field:
             out.append(Wanted("field", s.segment_field, "text"))
+        if s.reason_field:
+            out.append(Wanted("field", s.reason_field, "text"))
+        if s.next_segment_field:
+            out.append(Wanted("field", s.next_segment_field, "number"))
     out += [Wanted("tag", name) for name in sorted(settings.ruleset().tags)]
     return out
 

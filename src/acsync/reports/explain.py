@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from acsync.core.event import Event
-from acsync.core.ledger import AWARD, FLAG, PENALTY, RESET, Entry
+from acsync.core.ledger import AWARD, DYNAMIC_RESET, FLAG, PENALTY, RESET, Entry, wipes
 from acsync.core.rules import Rule, Ruleset
 from acsync.core.scoring import clamp, contributions, evaluate, raw_score, round_score
 from acsync.core.timefmt import iso, iso_or_none
@@ -47,7 +47,7 @@ def explain(conn: sqlite3.Connection, ruleset: Ruleset, contact: ContactInfo, at
     resets = _latest_resets(entries, at)
     rows: list[dict[str, Any]] = []
     for e, (counts, value) in zip(entries, contributions(entries, at), strict=True):
-        status, reason = _why(e, counts, value, at, resets.get(e.score))
+        status, reason = _why(e, counts, value, at, resets.get(e.score, []))
         rows.append(
             {
                 "score": e.score,
@@ -82,19 +82,16 @@ def explain(conn: sqlite3.Connection, ruleset: Ruleset, contact: ContactInfo, at
     }
 
 
-def _latest_resets(entries: Sequence[Entry], at: datetime) -> dict[str, Entry]:
-    out: dict[str, Entry] = {}
+def _latest_resets(entries: Sequence[Entry], at: datetime) -> dict[str, list[Entry]]:
+    """Per score, the resets at or before ``at``."""
+    out: dict[str, list[Entry]] = {}
     for e in entries:
-        if (
-            e.kind == RESET
-            and e.awarded_at <= at
-            and (e.score not in out or e.awarded_at > out[e.score].awarded_at)
-        ):
-            out[e.score] = e
+        if e.kind == RESET and e.awarded_at <= at:
+            out.setdefault(e.score, []).append(e)
     return out
 
 
-def _why(e: Entry, counts: bool, value: float, at: datetime, reset: Entry | None) -> tuple[str, str]:
+def _why(e: Entry, counts: bool, value: float, at: datetime, resets: list[Entry]) -> tuple[str, str]:
     """(status, reason in words) of one ledger entry at ``at``."""
     if e.awarded_at > at:
         if e.kind == AWARD:
@@ -107,14 +104,21 @@ def _why(e: Entry, counts: bool, value: float, at: datetime, reset: Entry | None
                 f"reset on {when(e.awarded_at)}; the episode ended on {when(e.ends_at)} "
                 "(what it wiped stays wiped)",
             )
+        if e.ref == DYNAMIC_RESET:
+            return (
+                COUNTS,
+                f"reset on {when(e.awarded_at)}: points that expire or decay, awarded before it, "
+                "no longer count",
+            )
         return COUNTS, f"reset on {when(e.awarded_at)}: everything awarded before it no longer counts"
     if e.kind == FLAG:
         if e.ends_at is not None and e.ends_at <= at:
             return ENDED, f"tag only; the episode ended on {when(e.ends_at)}"
         return COUNTS, f"tag only: {e.tag} wanted while the episode lasts" if e.tag else "tag only"
-    wiped = reset is not None and e.awarded_at < reset.awarded_at
-    if wiped and reset is not None and (e.expires_at is None or e.expires_at > reset.awarded_at):
-        return WIPED, f"wiped by the reset of {reset.rule} on {when(reset.awarded_at)}"
+    if not counts and e.counts(at) and resets:  # it would count but for a reset
+        by = max((r for r in resets if wipes(r, e)), key=lambda r: r.awarded_at, default=None)
+        if by is not None:
+            return WIPED, f"wiped by the reset of {by.rule} on {when(by.awarded_at)}"
     if e.expires_at is not None and e.expires_at <= at:
         if e.kind == PENALTY and e.ends_at is not None and e.expires_at == e.ends_at:
             return EXPIRED, f"the episode ended on {when(e.ends_at)}"
