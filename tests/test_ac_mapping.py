@@ -164,3 +164,14 @@ def test_a_membership_through_a_form_is_also_a_form_submission() -> None:
     events = ac_mapping.contact_list({**cl, "status": "1", "form": "4"})
     assert [(e.type, e.form, e.list) for e in events] == [("subscribe", None, "1"), ("form_submit", "4", "1")]
     assert [e.type for e in ac_mapping.contact_list({**cl, "status": 1, "form": 0})] == ["subscribe"]
+
+
+@pytest.mark.parametrize(
+    "stamp", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00", "2300-01-01T00:00:00Z"]
+)
+def test_an_ac_time_outside_the_supported_range_is_no_time(stamp: str) -> None:
+    assert ac_time(stamp) is None
+    assert (
+        ac_mapping.order({"id": "1", "email": "a@example.com", "state": 1, "externalCreatedDate": stamp})
+        is None
+    )

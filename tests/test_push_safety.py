@@ -412,4 +412,3 @@ def test_the_daemons_push_waits_its_turn_beside_another_push(
         assert daemon.push()["fields"] > 0  # its turn
     finally:
         daemon.server.close()
-        daemon.store.close()

@@ -360,15 +360,10 @@ def test_doctor_without_a_report_endpoint_says_why_it_falls_back(
 
 
 def test_orders_are_read_by_update_time_until_the_cursor(tmp_path: Path) -> None:
-    from acsync.sandbox.state import order_record
-
     sb, client, _ = sandbox_and_client(contacts=60, rate=None)
     acct = sb.account
     for k in range(250):  # old orders: three pages of them
-        oid = acct.next_id("order")
-        acct.orders[oid] = order_record(
-            oid, acct.contacts[1 + k % 60], 1000 + k, NOW - timedelta(days=40, hours=k)
-        )
+        acct.add_order(acct.contacts[1 + k % 60]["email"], 1000 + k, NOW - timedelta(days=40, hours=k))
     with Store.open(tmp_path / "o.db") as store:
         backfill(store, client, NOW)
         later = NOW + timedelta(minutes=5)

@@ -28,6 +28,7 @@ from acsync.progress import Reporter
 from acsync.sandbox import Sandbox, seed_account
 from acsync.sandbox.readback import acsync_wants, mismatches
 from acsync.sandbox.server import serve_sandbox
+from acsync.sandbox.state import ZONE
 from acsync.sandbox.webhooks import post_webhooks, webhook_bodies
 from acsync.serving import Server
 from acsync.store import Store
@@ -54,6 +55,7 @@ def config_for(example: Path, sandbox_url: str, db: Path) -> dict[str, object]:
         **data.get("activecampaign", {}),
         "url": sandbox_url,
         "requests_per_second": RATE,
+        "timezone": ZONE,  # the sandbox account's: some of its webhooks carry times without an offset
     }
     data["store"] = {**data.get("store", {}), "path": str(db)}
     data["push"] = {**data.get("push", {}), "poll_interval": 0.5}
@@ -104,7 +106,7 @@ def run_demo(
                 url = f"{hook_server.url}{PREFIX}{TOKEN}"
                 say(f"\n== webhooks: the receiver listens at {hook_server.url}{PREFIX}<token>")
                 with sandbox.account.lock:
-                    bodies = webhook_bodies(sandbox.account, max(20, contacts // 10), seed)
+                    bodies = webhook_bodies(sandbox.account, max(20, contacts // 10), seed, naive_share=0.2)
                 statuses = post_webhooks(url, bodies)
                 say(
                     f"  the sandbox posted {len(bodies)} webhooks as AC does; "

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from acsync.core.timefmt import utc
+from acsync.core.timefmt import in_range, utc
 
 
 def as_int(value: Any, default: int = 0) -> int:
@@ -59,4 +59,7 @@ def ac_time(value: Any) -> datetime | None:
         return None
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
-    return utc(t)
+    try:
+        return in_range(utc(t))
+    except (OverflowError, ValueError):  # a bogus time (year 9999 less an offset): no time at all
+        return None

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 OFFSET = timezone(timedelta(hours=-5))  # the account's time zone, as in AC's own examples
+ZONE = "Etc/GMT+5"  # OFFSET as an IANA name (POSIX signs: five hours behind UTC)
 ZERO_DATE = "0000-00-00"
 ZERO_TIME = "0000-00-00 00:00:00"
 PAGES = {
