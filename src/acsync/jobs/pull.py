@@ -500,13 +500,15 @@ def sync(
     sweep: int = 0,
 ) -> PullReport:
     """One incremental cycle (``sweep``: trackingLogs to spend on the sweep, see ``sweep_budget``).
-    Each cursor moves to this cycle's start, never past it."""
+    Each cursor moves to this cycle's start, never past it. A cycle that was stopped (a kill, a
+    restart of the daemon) resumes at its last page: its resume points (``sync:contacts``,
+    ``sync:tracking``) go only when it completes. A contact whose udate moved on a page read
+    before the stop has its trackingLogs read by the next cycle (its udate is recorded only
+    once they are in)."""
     p = Puller(store, client, now, "sync")
     progress = progress or Silent()
     last = p.cursor("sync:updated_after") or store.get_meta("backfill_started_at")
     updated_after = None if last is None else iso(datetime.fromisoformat(last) - SYNC_OVERLAP)
-    with store.write():  # the resume points within one cycle; the cycle's cursors stay
-        store.conn.execute("DELETE FROM cursors WHERE name IN ('sync:contacts', 'sync:tracking')")
     changed = _contacts(p, progress, updated_after or "1970-01-01T00:00:00+00:00", "sync:contacts")
     _campaigns(p, progress, recent_only=True)
     swept = _sweep(p, sweep, set(changed))
@@ -515,7 +517,8 @@ def sync(
     orders_since = p.cursor("sync:orders") or last
     _orders_since(p, progress, None if orders_since is None else from_iso(orders_since))
     pull_lists.sync_lists(p, progress)
-    with store.write():
+    with store.write():  # the cycle is done: its resume points go, its cursors move
+        store.conn.execute("DELETE FROM cursors WHERE name IN ('sync:contacts', 'sync:tracking')")
         p._set_cursor("sync:updated_after", iso(now))
         p._set_cursor("sync:orders", iso(now))
     progress.close()
