@@ -137,10 +137,13 @@ def _inbox_done(db: Path) -> bool:
         return bool(store.conn.execute("SELECT count(*) FROM inbox WHERE status = 'new'").fetchone()[0] == 0)
 
 
-def _wait(pred: Callable[[], bool], timeout: float = 30) -> None:
+def _wait(pred: Callable[[], bool], timeout: float = 60, daemon: Running | None = None) -> None:
+    """Until ``pred`` holds; on a time-out, the daemon's last log lines say why."""
     deadline = time.monotonic() + timeout
     while not pred():
-        assert time.monotonic() < deadline, "condition not reached in time"
+        if time.monotonic() >= deadline:
+            lines = [] if daemon is None else daemon.seen[-12:] + list(daemon.lines.queue)[-12:]
+            raise AssertionError(f"condition not reached in {timeout:g}s; the daemon logged: {lines}")
         time.sleep(0.1)
 
 
@@ -153,7 +156,7 @@ def test_the_daemon_pulls_receives_scores_and_pushes_then_stops_cleanly(
     daemon = Running(db, server.url)
     try:
         daemon.wait_for(lambda line: line.get("job") == "push" and line.get("fields", 0) > 0)
-        _wait(lambda: _in_step(db, sb))
+        _wait(lambda: _in_step(db, sb), daemon=daemon)
         posted = requests.post(
             f"{server.url}/__sandbox/webhooks",
             json={"url": daemon.hook_url, "count": 40, "seed": 3},
@@ -161,7 +164,7 @@ def test_the_daemon_pulls_receives_scores_and_pushes_then_stops_cleanly(
         ).json()
         assert posted["statuses"] == {"200": 40}
         daemon.wait_for(lambda line: line.get("job") == "ingest" and line.get("webhooks", 0) > 0)
-        _wait(lambda: _in_step(db, sb))
+        _wait(lambda: _in_step(db, sb), daemon=daemon)
         metrics = requests.get(daemon.hook_url.split("/webhooks")[0] + "/metrics", timeout=5).text
         assert 'acsync_job_runs_total{job="push",outcome="ok"}' in metrics
     finally:
@@ -188,7 +191,9 @@ def test_kill_9_and_restart_loses_nothing_and_doubles_nothing(
     first.close()
     second = Running(db, server.url)
     try:
-        _wait(lambda: _inbox_done(db) and _in_step(db, sb))  # AC may be in step before the restart ingests
+        _wait(
+            lambda: _inbox_done(db) and _in_step(db, sb), daemon=second
+        )  # AC may be in step before the restart ingests
     finally:
         assert second.stop()[0] == 0
     with Store.open(db) as store:
@@ -226,7 +231,7 @@ def test_without_setup_the_daemon_says_so_once_and_pushes_once_it_is_done(
         assert not any(line.get("level") == "error" for line in daemon.seen)
         _prepare(db, sb, server)  # the user runs `acsync setup`
         daemon.wait_for(lambda line: line.get("job") == "push" and line.get("fields", 0) > 0)
-        _wait(lambda: _in_step(db, sb))
+        _wait(lambda: _in_step(db, sb), daemon=daemon)
     finally:
         assert daemon.stop()[0] == 0
 
