@@ -133,14 +133,20 @@ class Group(click.Group):
 def parse_at(value: str | None) -> datetime | None:
     if value is None:
         return None
+    text = value.strip()
+    if len(text) == 10:  # a plain date, as --since takes: midnight UTC
+        text += "T00:00:00Z"
     try:
-        return parse_instant(value)
+        return parse_instant(text)
     except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--at") from None
+        raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint="--at") from None
 
 
 AT_OPTION = click.option(
-    "--at", "at_text", metavar="ISO", help="Evaluate at this instant (ISO 8601 with offset) instead of now."
+    "--at",
+    "at_text",
+    metavar="ISO",
+    help="Evaluate at this instant (ISO 8601 with offset, or a date: midnight UTC) instead of now.",
 )
 
 
