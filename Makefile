@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_quality.py
 	$(BIN)/python benchmarks/bench_daemon_latency.py
 	$(BIN)/python benchmarks/bench_shared_budget.py
+	$(BIN)/python benchmarks/bench_decay_steps.py
 
 # The image's pinned, hashed dependencies (docker/requirements.txt) from pyproject.toml: run after
 # changing a dependency (needs pip-tools: $(BIN)/pip install pip-tools).

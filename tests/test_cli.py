@@ -139,6 +139,15 @@ def test_the_readme_flow_warns_of_nothing_and_names_a_past_scoring(run) -> None:
     assert f"the stored scores are as of the last `acsync score` ({AT})" in later
 
 
+def test_at_takes_a_plain_date_like_since(run) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(ROOT / "examples" / "events.jsonl"))
+    run("score", "--at", AT)
+    assert run("report", "top", "--at", "2026-11-21").stdout == run("report", "top", "--at", AT).stdout
+    bad = run("report", "top", "--at", "2026-13-01")
+    assert bad.exit_code == 2
+    assert "(or a date, 2026-01-31)" in bad.output
+
+
 def test_decaying_scores_are_not_stale_right_after_scoring(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     decaying = tmp_path / "decay.toml"

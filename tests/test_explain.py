@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import datetime
 from typing import Any
 
-from acsync.config import Settings
+from acsync.config import Settings, validate
+from acsync.core.durations import parse_duration
 from acsync.core.scoring import evaluate
 from acsync.core.timefmt import from_iso
 from acsync.jobs.ingest import ingest_lines
 from acsync.jobs.score import score
 from acsync.reports.explain import explain
-from acsync.reports.history import contact_history
-from acsync.reports.past import Contact
+from acsync.reports.history import contact_history, distribution
+from acsync.reports.past import Contact, values_at
 from acsync.store import Store
 from acsync.store.read import find_contact, stored_ledger
-from tests.conftest import at, settings
+from tests.conftest import ROOT, at, settings
 
 RULES: dict[str, Any] = {
     "scores": [{"name": "lead_score", "floor": 0}],
@@ -180,3 +182,30 @@ def test_history_gives_the_cause_of_every_step_and_the_tag_changes(store: Store)
         evaluate(stored_ledger(store.conn, 1), cfg.ruleset(), from_iso(str(r["at"]))).rounded["lead_score"]
         for r in rows[1:]
     ]
+
+
+def test_reports_of_decaying_scores_agree_with_the_evaluated_ledger(store: Store) -> None:
+    """The issue's case: `report history` showed a mean of 30 where `contacts --at` said 2."""
+    text = (
+        (ROOT / "config.example.toml")
+        .read_text(encoding="utf-8")
+        .replace('expires_after = "90d"', 'half_life = "7d"')
+    )
+    cfg = validate(tomllib.loads(text), {})
+    rs, sdef = cfg.ruleset(), cfg.ruleset().scores[0]
+    lines = (ROOT / "examples" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    end = from_iso("2026-12-31T00:00:00Z")
+    ingest_lines(store, lines, "test", end)
+    score(store, rs, cfg.fingerprints(), end)
+    ledgers = {c: stored_ledger(store.conn, c) for (c,) in store.conn.execute("SELECT id FROM contacts")}
+    rows = distribution(
+        store.conn, rs, sdef, from_iso("2026-06-01T00:00:00Z"), end, parse_duration("1mo")
+    ).rows
+    seen: set[int] = set()
+    for row in rows:
+        t = from_iso(str(row["at"]))
+        stepped = values_at(store.conn, sdef, str(row["at"]), list(ledgers))
+        evaluated = {c: evaluate(entries, rs, t).rounded[sdef.name] for c, entries in ledgers.items()}
+        assert stepped == evaluated, row["at"]  # exact, not within a point
+        seen.update(evaluated.values())
+    assert len(seen) > 10  # decayed scores of all sizes, not a trivial agreement on 0

@@ -24,7 +24,7 @@ import click
 from acsync import __version__, masking
 from acsync.clock import utcnow
 from acsync.config import Settings, config_path, load_config
-from acsync.core.timefmt import parse_instant, parse_when
+from acsync.core.timefmt import parse_when
 from acsync.errors import AcsyncError, ConfigError
 from acsync.failures import Failure, describe
 from acsync.output import render_csv, render_json, render_table, render_toml
@@ -143,7 +143,7 @@ def parse_at(value: str | None) -> datetime | None:
     try:
         return parse_when(value)
     except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--at") from None
+        raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint="--at") from None
 
 
 AT_OPTION = click.option(
@@ -311,11 +311,8 @@ def _score_now(obj: Context, store: Store) -> None:
 def _since(value: str | None) -> datetime | None:
     if value is None:
         return None
-    text = value.strip()
-    if len(text) == 10:  # a plain date: midnight UTC
-        text += "T00:00:00Z"
     try:
-        return parse_instant(text)
+        return parse_when(value)
     except ValueError as e:
         raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint="--since") from None
 

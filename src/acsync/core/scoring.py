@@ -131,9 +131,10 @@ def _sampled(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[
     out: list[tuple[datetime, float]] = []
     points = _breakpoints(entries, None, until)
     for k, t in enumerate(points):
-        out.append((t, clamp(raw_score(entries, t), sdef)))
+        const, groups = _stretch(entries, t)
+        out.append((t, clamp(const + sum(groups.values()), sdef)))  # raw_score at t, one pass
         end = points[k + 1] if k + 1 < len(points) else None
-        out.extend(decay_changes(entries, sdef, t, end, until))
+        out.extend(_changes(sdef, t, end, until, const, groups))
     if not out or out[-1][0] < until:
         out.append((until, clamp(raw_score(entries, until), sdef)))
     return out
@@ -155,6 +156,11 @@ def decay_changes(
     stretch is bisected with each term's bounds (every term is monotone) down to one second.
     Each instant is the first whole second at which the evaluated rounded value differs.
     """
+    return _changes(sdef, t0, t1, until, *_stretch(entries, t0))
+
+
+def _stretch(entries: Sequence[Entry], t0: datetime) -> tuple[float, dict[float, float]]:
+    """At ``t0``: the constant part of the raw score, and its decaying part per half-life."""
     latest, dynamic = latest_resets(entries, t0)
     const = 0.0
     groups: dict[float, float] = {}
@@ -168,6 +174,17 @@ def decay_changes(
                 groups[e.half_life] = groups.get(e.half_life, 0.0) + _decayed(e, t0)
             else:
                 const += e.points
+    return const, groups
+
+
+def _changes(
+    sdef: ScoreDef,
+    t0: datetime,
+    t1: datetime | None,
+    until: datetime,
+    const: float,
+    groups: dict[float, float],
+) -> list[tuple[datetime, float]]:
     groups = {h: a for h, a in groups.items() if a}
     if not groups:
         return []
@@ -179,13 +196,17 @@ def decay_changes(
         return []
     if len(groups) == 1:
         ((h, a),) = groups.items()
-        return _closed_form(entries, sdef, t0, const, h, a, end_s)
+        return _closed_form(sdef, t0, const, h, a, end_s)
     return _bisected(sdef, t0, const, groups, end_s)
 
 
 def _closed_form(
-    entries: Sequence[Entry], sdef: ScoreDef, t0: datetime, const: float, h: float, a: float, end_s: float
+    sdef: ScoreDef, t0: datetime, const: float, h: float, a: float, end_s: float
 ) -> list[tuple[datetime, float]]:
+    def g(x: float) -> tuple[int, float]:  # the stretch's own formula: O(1), not a ledger sum
+        v = clamp(const + a * math.exp2(-x / h), sdef)
+        return round_score(v), v
+
     lo, hi = sorted((const, const + a))
     if sdef.floor is not None:
         lo = max(lo, sdef.floor - 1)
@@ -199,28 +220,25 @@ def _closed_form(
         levels.reverse()  # decreasing: the highest level is crossed first
     stride = max(1, math.ceil(len(levels) / MAX_CROSSINGS))
     out: list[tuple[datetime, float]] = []
-    current = round_score(clamp(raw_score(entries, t0), sdef))
-    done = 0.0
+    current = g(0.0)[0]
+    done = 0
     for level in levels[stride - 1 :: stride]:
         x = h * math.log2(a / (level - const))  # seconds after t0 at which the level is reached
         s = max(math.ceil(x - 1e-6), done + 1)
         if s >= end_s:
             break
-        t = t0 + timedelta(seconds=s)
-        value = clamp(raw_score(entries, t), sdef)
+        r, v = g(s)
         for _ in range(3):  # floating point: the first whole second that reads differently
-            if round_score(value) != current or s + 1 >= end_s:
+            if r != current or s + 1 >= end_s:
                 break
             s += 1
-            t += _SECOND
-            value = clamp(raw_score(entries, t), sdef)
-        while s - 1 > done and round_score(clamp(raw_score(entries, t - _SECOND), sdef)) != current:
+            r, v = g(s)
+        while s - 1 > done and g(s - 1)[0] != current:
             s -= 1
-            t -= _SECOND
-            value = clamp(raw_score(entries, t), sdef)
-        if round_score(value) != current:
-            out.append((t, value))
-            current, done = round_score(value), s
+            r, v = g(s)
+        if r != current:
+            out.append((t0 + timedelta(seconds=s), v))
+            current, done = r, s
     return out
 
 
