@@ -323,9 +323,20 @@ def test_doctor_probes_chooses_estimates_and_records_redacted_answers(
     secret = "doctor-test-token-5f3a9c"
     sb = Sandbox(seed_account(50, 2, NOW), rate_limit=None, token=secret)
     sb.account.contacts[1]["ip"] = "198.51.100.23"
+    hook_secret = "webhook-secret-of-the-doctor-0123"
+    old_secret = "an-older-deployments-secret-77"  # registered in AC, known to nobody here
+    for n, path_secret in enumerate((hook_secret, old_secret)):
+        sb.account.webhooks[900 + n] = {
+            "id": str(900 + n),
+            "name": f"acsync {n}",
+            "url": f"https://acsync.example.com/webhooks/activecampaign/{path_secret}",
+            "events": ["open"],
+            "sources": ["public"],
+        }
     with serve_sandbox(sb) as server:
         monkeypatch.setenv("ACSYNC_ACTIVECAMPAIGN__URL", server.url)
         monkeypatch.setenv("ACSYNC_ACTIVECAMPAIGN__API_TOKEN", secret)
+        monkeypatch.setenv("ACSYNC_WEBHOOK__TOKEN", hook_secret)
         args = ["--config", str(ROOT / "config.example.toml"), "--db", str(tmp_path / "d.db"), "doctor"]
         result = CliRunner().invoke(cli, [*args, "--record", str(tmp_path / "rec")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -337,8 +348,9 @@ def test_doctor_probes_chooses_estimates_and_records_redacted_answers(
     files = sorted((tmp_path / "rec").glob("*.json"))
     assert len(files) >= 12
     text = "".join(f.read_text() for f in files)
-    for secretly in ("@example.com", secret, "198.51.100.23"):
+    for secretly in ("@example.com", secret, "198.51.100.23", hook_secret, old_secret):
         assert secretly not in text
+    assert "/webhooks/activecampaign/<webhook token>" in text
     assert '"firstName": "<redacted>"' in text
     contacts = json.loads(next(f for f in files if f.name.endswith("_contacts.json")).read_text())
     assert (contacts["status"], contacts["answer"]["meta"]["total"]) == ("200", "50")

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from acsync import masking
 from acsync.ac.client import PAGE, REPORT_PAGE, AcClient, report_rows
 from acsync.config import ActiveCampaignConfig
 from acsync.core.ac_values import as_int
@@ -27,6 +28,9 @@ from acsync.store import Store
 
 EMAIL = re.compile(r"[^@\s\"'<>]+@[^@\s\"'<>]+\.[A-Za-z]{2,}")
 IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+# A webhook URL's last segment is a webhook token: acsync's own (known or not: an older token or
+# another deployment's may be registered too), or another receiver's secret.
+WEBHOOK_URL = re.compile(r"(https?://[^\s\"'<>]*/webhooks?/[^\s\"'<>]*/)[^/\s\"'<>?#]+")
 PERSONAL = {"email", "firstName", "lastName", "first_name", "last_name", "fullname", "phone", "username"}
 PERSONAL |= {"ip", "ip4", "ip4Sub", "ip4_last", "ip4Unsub", "ua", "signature", "orgname"}
 
@@ -147,7 +151,8 @@ def _duration(seconds: float) -> str:
 
 
 def redact(value: Any, token: str) -> Any:
-    """The answer with e-mails, person names, phones, IPs and the token replaced."""
+    """The answer with e-mails, person names, phones, IPs, the token, every secret acsync knows
+    (the webhook token: ``masking``) and the last segment of webhook URLs replaced."""
     if isinstance(value, dict):
         return {
             k: ("<redacted>" if k in PERSONAL and v not in (None, "") else redact(v, token))
@@ -157,6 +162,7 @@ def redact(value: Any, token: str) -> Any:
         return [redact(v, token) for v in value]
     if isinstance(value, str):
         text = value.replace(token, "<token>") if token else value
+        text = WEBHOOK_URL.sub(r"\g<1><webhook token>", masking.mask(text))
         return IPV4.sub("<ip>", EMAIL.sub("<email>", text))
     return value
 
