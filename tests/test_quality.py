@@ -196,6 +196,9 @@ def test_cli_report_quality_json_keys(hand_db: Path, tmp_path: Path) -> None:
     bad = CliRunner().invoke(cli, [*args[:-2], "--match", "colour=red"])
     assert bad.exit_code == 2
     assert "KEY=GLOB" in bad.output
+    many = CliRunner().invoke(cli, [*args[:-2], "--within", "1d", "--every", "1h"])  # 697 snapshots
+    assert many.exit_code == 2
+    assert "more than 400 snapshots" in many.output
 
 
 def _toml(data: dict[str, Any]) -> str:

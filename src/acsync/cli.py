@@ -1137,7 +1137,7 @@ def _quality_options(
 ) -> Any:
     from acsync.core.durations import parse_duration
     from acsync.core.event import EVENT_TYPES
-    from acsync.reports.quality import Options, Outcome
+    from acsync.reports.quality import MAX_SNAPSHOTS, Options, Outcome
 
     if outcome not in EVENT_TYPES:
         raise click.BadParameter(f"expected one of {', '.join(sorted(EVENT_TYPES))}", param_hint="--outcome")
@@ -1155,6 +1155,11 @@ def _quality_options(
     if not opts.snapshots():
         raise click.UsageError(
             "no snapshot leaves room for the horizon before --at: move --since earlier or shorten --within"
+        )
+    if opts.too_many():
+        raise click.UsageError(
+            f"--every {every} from --since gives more than {MAX_SNAPSHOTS} snapshots: "
+            "take a longer --every or a later --since"
         )
     return opts
 

@@ -62,12 +62,19 @@ class Options:
     since: datetime | None = None  # default: one year before the last snapshot
 
     def snapshots(self) -> list[datetime]:
-        """Every ``every`` from ``since`` while the horizon still ends by ``at``."""
+        """Every ``every`` from ``since`` while the horizon still ends by ``at`` (at most
+        ``MAX_SNAPSHOTS``: ``too_many`` says when the period holds more)."""
+        return self._instants(MAX_SNAPSHOTS)
+
+    def too_many(self) -> bool:
+        return len(self._instants(MAX_SNAPSHOTS + 1)) > MAX_SNAPSHOTS
+
+    def _instants(self, most: int) -> list[datetime]:
         last = self.within.before(self.at)
         since = self.since or parse_duration("1y").before(last)
         out: list[datetime] = []
         t = since
-        while t <= last and len(out) < MAX_SNAPSHOTS:
+        while t <= last and len(out) < most:
             out.append(t)
             t = Duration(self.every.amount * len(out), self.every.unit).after(since)
         return out
