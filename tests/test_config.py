@@ -143,12 +143,12 @@ def test_environment_values_parse_like_the_same_values_in_the_file() -> None:
     )
     assert s == from_file
     assert problems({}, {"ACSYNC_PUSH__RETRY_AFTER": "1 sec", "ACSYNC_WEBHOOK__EVENTS": "open"}) == [
-        "webhook.events = 'open': Input should be a valid list",
-        "push.retry_after = '1 sec': expected a whole number and a unit, e.g. 90d, 3mo, 12h; units: s, min, "
-        "h, d, w, mo, y",
+        "ACSYNC_WEBHOOK__EVENTS (webhook.events) = 'open': Input should be a valid list",
+        "ACSYNC_PUSH__RETRY_AFTER (push.retry_after) = '1 sec': expected a whole number and a unit, "
+        "e.g. 90d, 3mo, 12h; units: s, min, h, d, w, mo, y",
     ]
     assert problems({}, {"ACSYNC_WEBHOOK__PROT": "1"})[0].startswith(
-        "webhook.prot: unknown key; allowed here:"
+        "ACSYNC_WEBHOOK__PROT (webhook.prot): unknown key; allowed here:"
     )
 
 
@@ -200,3 +200,15 @@ def test_a_config_in_a_directory_acsync_cannot_enter(tmp_path: Path, monkeypatch
     assert info.value.problems == [
         f"Permission denied: let acsync's user enter {config.parent} and read the file, or pass --config PATH"
     ]
+
+
+def test_a_bad_value_from_the_environment_names_the_variable() -> None:
+    with pytest.raises(ConfigError) as e:
+        validate({}, {"ACSYNC_PUSH__RETRY_AFTER": "bogus", "ACSYNC_PUSH__MAX_ATTEMPTS": "abc"})
+    assert any(
+        p.startswith("ACSYNC_PUSH__RETRY_AFTER (push.retry_after) = 'bogus'") for p in e.value.problems
+    )
+    assert any(p.startswith("ACSYNC_PUSH__MAX_ATTEMPTS (push.max_attempts)") for p in e.value.problems)
+    with pytest.raises(ConfigError) as e:
+        validate({"push": {"retry_after": "bogus"}}, {})
+    assert e.value.problems[0].startswith("push.retry_after = 'bogus'")  # from the file: its key

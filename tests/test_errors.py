@@ -119,7 +119,7 @@ CASES: list[Case] = [
     (
         "a duration from the environment",
         lambda t, d: (["check-config"], {"ACSYNC_PUSH__RETRY_AFTER": "soon"}, EXAMPLE),
-        "push.retry_after = 'soon'",
+        "ACSYNC_PUSH__RETRY_AFTER (push.retry_after) = 'soon'",
         2,
     ),
     (

@@ -611,7 +611,7 @@ def validate(
     try:
         settings = _with_env(environ, data)
     except ValidationError as e:
-        problems = [_describe(err, data) for err in e.errors()] + problems
+        problems = [_describe(err, data, environ) for err in e.errors()] + problems
     if problems or settings is None:
         raise ConfigError(f"{source} has {len(problems)} problem(s)", problems)
     return settings
@@ -669,9 +669,13 @@ def _allowed(loc: tuple[int | str, ...]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _describe(err: Any, data: dict[str, Any]) -> str:
+def _describe(err: Any, data: dict[str, Any], environ: Mapping[str, str] | None = None) -> str:
     loc = tuple(err["loc"])
     where = _loc(loc, data) or "(top level)"
+    if len(loc) >= 2 and all(isinstance(part, str) for part in loc[:2]):
+        variable = f"ACSYNC_{loc[0]}__{loc[1]}".upper()
+        if variable in {k.upper() for k in (environ or {})}:
+            where = f"{variable} ({where})"  # the environment overrode the file: say where to fix it
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         allowed = _allowed(loc)
