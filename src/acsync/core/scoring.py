@@ -8,7 +8,7 @@ timeline, so the answer does not depend on when or how often scoring ran.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -132,9 +132,12 @@ def _sampled(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[
     points = _breakpoints(entries, None, until)
     for k, t in enumerate(points):
         const, groups = _stretch(entries, t)
-        out.append((t, clamp(const + sum(groups.values()), sdef)))  # raw_score at t, one pass
+        # raw_score at t: in one pass while nothing decays; else summed as evaluate sums it, so
+        # that a value at a rounding tie rounds the same way in both
+        at_t = raw_score(entries, t) if any(groups.values()) else const
+        out.append((t, clamp(at_t, sdef)))
         end = points[k + 1] if k + 1 < len(points) else None
-        out.extend(_changes(sdef, t, end, until, const, groups))
+        out.extend(_changes(entries, sdef, t, end, until, const, groups))
     if not out or out[-1][0] < until:
         out.append((until, clamp(raw_score(entries, until), sdef)))
     return out
@@ -156,7 +159,7 @@ def decay_changes(
     stretch is bisected with each term's bounds (every term is monotone) down to one second.
     Each instant is the first whole second at which the evaluated rounded value differs.
     """
-    return _changes(sdef, t0, t1, until, *_stretch(entries, t0))
+    return _changes(entries, sdef, t0, t1, until, *_stretch(entries, t0))
 
 
 def _stretch(entries: Sequence[Entry], t0: datetime) -> tuple[float, dict[float, float]]:
@@ -178,6 +181,7 @@ def _stretch(entries: Sequence[Entry], t0: datetime) -> tuple[float, dict[float,
 
 
 def _changes(
+    entries: Sequence[Entry],
     sdef: ScoreDef,
     t0: datetime,
     t1: datetime | None,
@@ -194,17 +198,29 @@ def _changes(
     end_s = min(end_s, (until - t0).total_seconds() + 1)
     if end_s <= 1:
         return []
+
+    def exact(x: float) -> float:
+        """The clamped score ``x`` seconds after ``t0`` as ``evaluate`` computes it: the fast
+        formulas find where it changes, this decides what it is (floating point near a tie)."""
+        return clamp(raw_score(entries, t0 + timedelta(seconds=x)), sdef)
+
     if len(groups) == 1:
         ((h, a),) = groups.items()
-        return _closed_form(sdef, t0, const, h, a, end_s)
-    return _bisected(sdef, t0, const, groups, end_s)
+        return _closed_form(sdef, t0, const, h, a, end_s, exact)
+    return _bisected(sdef, t0, const, groups, end_s, exact)
 
 
 def _closed_form(
-    sdef: ScoreDef, t0: datetime, const: float, h: float, a: float, end_s: float
+    sdef: ScoreDef,
+    t0: datetime,
+    const: float,
+    h: float,
+    a: float,
+    end_s: float,
+    exact: Callable[[float], float],
 ) -> list[tuple[datetime, float]]:
-    def g(x: float) -> tuple[int, float]:  # the stretch's own formula: O(1), not a ledger sum
-        v = clamp(const + a * math.exp2(-x / h), sdef)
+    def g(x: float) -> tuple[int, float]:  # the value at a candidate second, as evaluate has it
+        v = exact(x)
         return round_score(v), v
 
     lo, hi = sorted((const, const + a))
@@ -243,14 +259,17 @@ def _closed_form(
 
 
 def _bisected(
-    sdef: ScoreDef, t0: datetime, const: float, groups: dict[float, float], end_s: float
+    sdef: ScoreDef,
+    t0: datetime,
+    const: float,
+    groups: dict[float, float],
+    end_s: float,
+    exact: Callable[[float], float],
 ) -> list[tuple[datetime, float]]:
-    def f(x: float) -> float:
-        return const + sum(a * math.exp2(-x / h) for h, a in groups.items())
-
     def g(x: float) -> int:
-        return round_score(clamp(f(x), sdef))
+        return round_score(exact(x))
 
+    slack = 1e-9 * (abs(const) + sum(abs(a) for a in groups.values()) + 1)  # floating point
     out: list[tuple[datetime, float]] = []
     current = g(0.0)
     stack = [(0.0, float(math.floor(end_s)))]
@@ -259,14 +278,15 @@ def _bisected(
         budget -= 1
         u, v = stack.pop()
         terms = [(a * math.exp2(-u / h), a * math.exp2(-v / h)) for h, a in groups.items()]
-        low = const + sum(min(p) for p in terms)
-        high = const + sum(max(p) for p in terms)
+        low = const + sum(min(p) for p in terms) - slack
+        high = const + sum(max(p) for p in terms) + slack
         if round_score(clamp(low, sdef)) == round_score(clamp(high, sdef)) == current:
             continue
         if v - u <= 1:
-            if g(v) != current:
-                current = g(v)
-                out.append((t0 + timedelta(seconds=v), clamp(f(v), sdef)))
+            value = exact(v)
+            if round_score(value) != current:
+                current = round_score(value)
+                out.append((t0 + timedelta(seconds=v), value))
             continue
         mid = float(math.floor((u + v) / 2))
         stack.append((mid, v))  # the right half after the left one: in time order
