@@ -144,6 +144,7 @@ def _sampled(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[
 
 
 MAX_CROSSINGS = 2000  # per stretch between breakpoints; beyond it, levels are thinned evenly
+_NEAR = 1e-11  # relative: this close to a half-integer, how a value was summed decides its rounding
 _SECOND = timedelta(seconds=1)
 
 
@@ -162,21 +163,27 @@ def decay_changes(
     return _changes(entries, sdef, t0, t1, until, *_stretch(entries, t0))
 
 
+def _counting(entries: Sequence[Entry], t0: datetime) -> list[Entry]:
+    """The entries that count from ``t0`` to the next breakpoint, in the ledger's order."""
+    latest, dynamic = latest_resets(entries, t0)
+    return [
+        e
+        for e in entries
+        if e.counts(t0)
+        and (latest is None or e.awarded_at >= latest)
+        and (dynamic is None or not wipes(dynamic, e))
+    ]
+
+
 def _stretch(entries: Sequence[Entry], t0: datetime) -> tuple[float, dict[float, float]]:
     """At ``t0``: the constant part of the raw score, and its decaying part per half-life."""
-    latest, dynamic = latest_resets(entries, t0)
     const = 0.0
     groups: dict[float, float] = {}
-    for e in entries:
-        if (
-            e.counts(t0)
-            and (latest is None or e.awarded_at >= latest)
-            and (dynamic is None or not wipes(dynamic, e))
-        ):
-            if e.half_life:
-                groups[e.half_life] = groups.get(e.half_life, 0.0) + _decayed(e, t0)
-            else:
-                const += e.points
+    for e in _counting(entries, t0):
+        if e.half_life:
+            groups[e.half_life] = groups.get(e.half_life, 0.0) + _decayed(e, t0)
+        else:
+            const += e.points
     return const, groups
 
 
@@ -199,15 +206,29 @@ def _changes(
     if end_s <= 1:
         return []
 
+    counting: list[Entry] = []  # the same all through the stretch; found when first needed
+
     def exact(x: float) -> float:
-        """The clamped score ``x`` seconds after ``t0`` as ``evaluate`` computes it: the fast
-        formulas find where it changes, this decides what it is (floating point near a tie)."""
-        return clamp(raw_score(entries, t0 + timedelta(seconds=x)), sdef)
+        """The clamped score ``x`` seconds after ``t0`` summed as ``raw_score`` sums it (the
+        same entries in the same order, so the same float): the fast formulas find where it
+        changes, this decides what it is at a rounding tie."""
+        if not counting:
+            counting.extend(_counting(entries, t0))
+        t = t0 + timedelta(seconds=x)
+        total = 0.0
+        for e in counting:
+            total += _decayed(e, t) if e.half_life else e.points
+        return clamp(total, sdef)
 
     if len(groups) == 1:
         ((h, a),) = groups.items()
         return _closed_form(sdef, t0, const, h, a, end_s, exact)
     return _bisected(sdef, t0, const, groups, end_s, exact)
+
+
+def _at_tie(v: float, near: float) -> bool:
+    """Is ``v`` so close to a half-integer that how it was summed decides how it rounds?"""
+    return abs(abs(v) % 1 - 0.5) < near
 
 
 def _closed_form(
@@ -219,8 +240,12 @@ def _closed_form(
     end_s: float,
     exact: Callable[[float], float],
 ) -> list[tuple[datetime, float]]:
-    def g(x: float) -> tuple[int, float]:  # the value at a candidate second, as evaluate has it
-        v = exact(x)
+    near = _NEAR * (abs(const) + abs(a) + 1)
+
+    def g(x: float) -> tuple[int, float]:  # O(1); the ledger sum only at a rounding tie
+        v = clamp(const + a * math.exp2(-x / h), sdef)
+        if _at_tie(v, near):
+            v = exact(x)
         return round_score(v), v
 
     lo, hi = sorted((const, const + a))
@@ -266,10 +291,15 @@ def _bisected(
     end_s: float,
     exact: Callable[[float], float],
 ) -> list[tuple[datetime, float]]:
-    def g(x: float) -> int:
-        return round_score(exact(x))
+    slack = _NEAR * (abs(const) + sum(abs(a) for a in groups.values()) + 1)  # floating point
 
-    slack = 1e-9 * (abs(const) + sum(abs(a) for a in groups.values()) + 1)  # floating point
+    def value(x: float) -> float:  # the stretch's formula; the ledger sum only at a rounding tie
+        v = clamp(const + sum(a * math.exp2(-x / h) for h, a in groups.items()), sdef)
+        return exact(x) if _at_tie(v, slack) else v
+
+    def g(x: float) -> int:
+        return round_score(value(x))
+
     out: list[tuple[datetime, float]] = []
     current = g(0.0)
     stack = [(0.0, float(math.floor(end_s)))]
@@ -283,10 +313,10 @@ def _bisected(
         if round_score(clamp(low, sdef)) == round_score(clamp(high, sdef)) == current:
             continue
         if v - u <= 1:
-            value = exact(v)
-            if round_score(value) != current:
-                current = round_score(value)
-                out.append((t0 + timedelta(seconds=v), value))
+            at_v = value(v)
+            if round_score(at_v) != current:
+                current = round_score(at_v)
+                out.append((t0 + timedelta(seconds=v), at_v))
             continue
         mid = float(math.floor((u + v) / 2))
         stack.append((mid, v))  # the right half after the left one: in time order
