@@ -13,7 +13,8 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,19 @@ import pytest
 import requests
 
 from acsync.ac import AcClient
+from acsync.core.timefmt import iso
+from acsync.jobs.inbox import ingest_inbox
 from acsync.jobs.push import PushBusy, PushReport, one_pusher, push
 from acsync.sandbox.app import IN_PROCESS_URL
 from acsync.sandbox.faults import lost_answer
 from acsync.sandbox.state import Account
 from acsync.store import Store
+from acsync.webhook.app import WebhookApp
 from tests.conftest import acsync_command
 from tests.sandbox_helpers import NOW
 from tests.test_push import World
+from tests.test_webhook_app import TOKEN, URL, call
+from tests.test_webhook_decode import form
 
 
 class WriteCounts:
@@ -412,3 +418,160 @@ def test_the_daemons_push_waits_its_turn_beside_another_push(
         assert daemon.push()["fields"] > 0  # its turn
     finally:
         daemon.server.close()
+
+
+# --- a contact whose e-mail differs here and in AC (AC's is the truth) -----------------------------
+def _webhook(w: World, fields: dict[str, object], at: datetime) -> None:
+    """Post one webhook the way AC does, and ingest it (``acsync ingest --inbox``)."""
+    app = WebhookApp(w.store.path, TOKEN, max_body=4096, clock=lambda: at)
+    assert call(app, "POST", URL, form(fields))[0] == 200
+    assert ingest_inbox(w.store, at).rows == 1
+
+
+def _open(ac_id: int, at: datetime) -> dict[str, object]:
+    return {"type": "open", "date_time": iso(at), "contact": {"id": str(ac_id)}, "campaign": {"id": "1"}}
+
+
+def _left(w: World) -> int:
+    """The writes the outbox holds for a later push: what the summary's figures must add up to."""
+    return w.pending()
+
+
+def _local(w: World, ac_id: int) -> tuple[str, str | None]:
+    return w.store.conn.execute(
+        "SELECT email, deleted_in_ac_at FROM contacts WHERE ac_id = ?", [str(ac_id)]
+    ).fetchone()
+
+
+class _BeforeImport(requests.adapters.BaseAdapter):
+    """Runs ``act`` once, right before the first bulk import reaches the sandbox."""
+
+    def __init__(self, inner: Any, act: Callable[[], None]) -> None:
+        super().__init__()
+        self.inner, self.act, self.fired = inner, act, False
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kw: Any) -> requests.Response:
+        if not self.fired and f"{request.method} {request.path_url}".startswith("POST /api/3/import/bulk"):
+            self.fired = True
+            self.act()
+        return self.inner.send(request, *args, **kw)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_webhooks_other_email_neither_marks_the_contact_deleted_nor_creates_one(store: Store) -> None:
+    """The tester's case: a webhook names contact 3 with an e-mail AC does not hold for it."""
+    w = World(store, contacts=30, bulk_from=1)
+    acct = w.sb.account
+    real = acct.contacts[3]["email"]
+    before = set(acct.contacts)
+    _webhook(w, {"type": "subscribe", "contact": {"id": "3", "email": "c@example.com"}}, NOW)
+    assert _local(w, 3) == ("c@example.com", None)  # the webhook's e-mail was taken ...
+    w.rescore(NOW)
+    report = w.push(NOW)
+    assert report.batches >= 1
+    assert (report.deleted, report.created, report.undone) == (0, [], [])
+    assert set(acct.contacts) == before
+    assert not acct.deleted
+    assert _local(w, 3) == (real.lower(), None)  # ... and AC's put back before the import
+    assert report.retry + report.waiting == _left(w) == 0
+    assert w.actual_in_ac() == w.desired_in_ac()
+    assert w.actual_in_ac()["3"] == w.desired_in_ac()["3"] != {}
+
+
+def test_a_contact_created_for_a_live_contact_is_deleted_and_the_contact_written_by_id(store: Store) -> None:
+    """AC's e-mail of contact 3 changes between the confirmation and the import: the import creates
+    a contact with the old e-mail. It is deleted again, 3 keeps living, takes its new e-mail and
+    gets its values by id; the summary's figures are what the outbox holds."""
+    w = World(store, contacts=30, bulk_from=1)
+    acct = w.sb.account
+    old = acct.contacts[3]["email"]
+    session = w.sb.session()
+    hook = _BeforeImport(
+        session.get_adapter(IN_PROCESS_URL), lambda: acct.change_email(3, "New.3@Example.com")
+    )
+    session.mount(IN_PROCESS_URL, hook)
+    client = AcClient(IN_PROCESS_URL, "sandbox", session=session, clock=w.clock, sleep=w.clock.sleep)
+    writes = WriteCounts(acct)
+    report = w.push(NOW, client)
+    assert hook.fired
+    assert len(report.created) == 1
+    assert report.undone == report.created
+    made = int(report.created[0])
+    assert made in acct.deleted
+    assert acct.contacts[made]["email"] == old
+    assert report.deleted == 0
+    assert not acct.deleted - {made}
+    assert _local(w, 3) == ("new.3@example.com", None)
+    assert report.retry + report.waiting == _left(w) == 0
+    assert w.actual_in_ac() == w.desired_in_ac()
+    assert w.actual_in_ac()["3"] != {}
+    assert writes.twice() == []
+    assert Counter(w.sb.journal.as_json()["counts"])["PUT contacts/{id}"] == 1  # 3's fields, by id
+    assert w.push(NOW + timedelta(days=1)).requests.total() == 0  # nothing left, nothing re-sent
+
+
+def test_an_email_changed_in_ac_between_two_pushes_is_taken_before_the_import(store: Store) -> None:
+    w = World(store, contacts=30, bulk_from=1)
+    acct = w.sb.account
+    w.push_until_done()
+    later = NOW + timedelta(days=1)
+    acct.change_email(5, "Renamed.5@Example.com")
+    _webhook(w, _open(5, later), later)  # activity by id only: contact 5 has a new score to write
+    w.rescore(later)
+    assert w.pending() > 0
+    before = set(acct.contacts)
+    report = w.push(later)
+    assert report.batches == 1
+    assert (report.deleted, report.created) == (0, [])
+    assert set(acct.contacts) == before
+    assert not acct.deleted
+    assert _local(w, 5) == ("renamed.5@example.com", None)
+    assert report.retry + report.waiting == _left(w) == 0
+    assert w.actual_in_ac() == w.desired_in_ac()
+
+
+class _NotFoundOnce(requests.adapters.BaseAdapter):
+    """Answers 404 to the first request matching ``endpoint``, without passing it to the sandbox."""
+
+    def __init__(self, inner: Any, endpoint: str) -> None:
+        super().__init__()
+        self.inner, self.endpoint, self.fired = inner, endpoint, False
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kw: Any) -> requests.Response:
+        if not self.fired and f"{request.method} {request.path_url.split('?')[0]}" == self.endpoint:
+            self.fired = True
+            answer = requests.Response()
+            answer.status_code, answer.request, answer.url = 404, request, str(request.url)
+            answer.headers["Content-Type"] = "application/json"
+            answer._content = b'{"message": "No Result found for Subscriber with id 3"}'
+            return answer
+        return self.inner.send(request, *args, **kw)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_404_on_a_write_marks_no_contact_deleted_while_its_own_get_finds_it(store: Store) -> None:
+    w = World(store, contacts=30, bulk_from=1000)
+    session = w.sb.session()
+    hook = _NotFoundOnce(session.get_adapter(IN_PROCESS_URL), "PUT /api/3/contacts/3")
+    session.mount(IN_PROCESS_URL, hook)
+    client = AcClient(IN_PROCESS_URL, "sandbox", session=session, clock=w.clock, sleep=w.clock.sleep)
+    first = w.push(NOW, client)
+    assert hook.fired
+    assert first.deleted == 0
+    assert first.retry + first.waiting == _left(w) > 0  # contact 3's writes wait for the next push
+    assert _local(w, 3)[1] is None
+    push_rounds(w)
+    assert w.actual_in_ac()["3"] == w.desired_in_ac()["3"] != {}
+
+
+def test_a_404_on_a_write_marks_the_contact_deleted_when_its_own_get_answers_404(store: Store) -> None:
+    w = World(store, contacts=30, bulk_from=1000)
+    w.sb.account.delete_contact(3)
+    report = w.push(NOW)
+    assert report.deleted == 1
+    assert _local(w, 3)[1] is not None
+    assert report.retry + report.waiting == _left(w) == 0

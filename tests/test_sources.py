@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from acsync.ac.errors import AcNotFound
 from acsync.core.event import build_event
 from acsync.core.rules import Match
 from acsync.jobs import sources
@@ -204,6 +205,30 @@ def test_a_contact_deleted_in_ac_does_not_stop_a_backfill(tmp_path: Path) -> Non
         assert again.requests["GET ecomOrders"] >= 1
         third = backfill(store, client, NOW + timedelta(days=2))
         assert third.requests["GET contacts/{id}/trackingLogs"] == 58  # not asked again
+
+
+def test_a_404_on_trackinglogs_marks_no_live_contact_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted only on proof: the contact's own ``GET /contacts/{id}`` answering 404."""
+    sb, client, _ = sandbox_and_client(contacts=30, rate=None)
+    pages = client.tracking_log_pages
+
+    def not_found_for_9(contact_id: str) -> Any:
+        if contact_id == "9":
+            raise AcNotFound("No Result found", method="GET", path="contacts/9/trackingLogs", status=404)
+        return pages(contact_id)
+
+    monkeypatch.setattr(client, "tracking_log_pages", not_found_for_9)
+    with Store.open(tmp_path / "d.db") as store:
+        report = backfill(store, client, NOW)
+        assert report.deleted == 0
+        q = store.conn.execute
+        assert q("SELECT count(*) FROM contacts WHERE deleted_in_ac_at IS NOT NULL").fetchone() == (0,)
+        sb.account.delete_contact(9)
+        again = backfill(store, client, NOW + timedelta(days=1))
+        assert again.deleted == 1
+        assert q("SELECT ac_id FROM contacts WHERE deleted_in_ac_at IS NOT NULL").fetchall() == [("9",)]
 
 
 # --- a sync that costs what changed ------------------------------------------------------------------------

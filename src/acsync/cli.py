@@ -717,8 +717,8 @@ def _push_now(obj: Context, store: Store, quiet: bool) -> None:
         click.secho(f"{report.dead} write(s) refused: see `acsync outbox --dead`", fg="yellow", err=True)
     if report.undone:
         click.secho(
-            f"bulk import re-created contact(s) {', '.join(report.undone)} deleted in ActiveCampaign "
-            "meanwhile: acsync deleted them again at once",
+            f"bulk import created contact(s) {', '.join(report.undone)} in ActiveCampaign (an e-mail "
+            "changed or a contact deleted there): acsync deleted them again at once",
             fg="yellow",
             err=True,
         )

@@ -22,7 +22,8 @@ cursors survive between cycles:
   contacts with recent activity first, because site visits move no ``udate`` and have no
   webhook: every contact is revisited within contacts ÷ (budget per cycle) cycles.
 
-A 404 on a contact's trackingLogs marks the contact deleted in AC; the pull goes on.
+A 404 on a contact's trackingLogs marks the contact deleted in AC once its own ``GET /contacts/{id}``
+answers 404 too; the pull goes on.
 """
 
 from __future__ import annotations
@@ -350,7 +351,8 @@ def _tracking(
     name: str = "backfill:tracking",
     udates: dict[str, str] | None = None,
 ) -> None:
-    """One trackingLogs call per contact; a 404 marks the contact deleted in AC."""
+    """One trackingLogs call per contact; a 404 marks the contact deleted in AC once its own
+    ``GET /contacts/{id}`` answers 404 too."""
     if only is None:
         rows = p.store.conn.execute(
             "SELECT ac_id FROM contacts WHERE ac_id IS NOT NULL AND deleted_in_ac_at IS NULL"
@@ -365,8 +367,13 @@ def _tracking(
     def fetch(ac_id: int) -> list[dict[str, Any]] | None:
         try:
             return [log for page in p.client.tracking_log_pages(str(ac_id)) for log in page]
-        except AcNotFound:
-            return None
+        except AcNotFound as e:
+            try:  # deleted only on proof: the contact's own GET /contacts/{id} answering 404
+                p.client.contact(str(ac_id))
+            except AcNotFound:
+                return None
+            log.warning("contact #%s: trackingLogs answered 404 (%s) but the contact is there", ac_id, e)
+            return []
 
     # Fetch ahead while this thread writes, so the rate limit, not the database, sets the pace.
     # Results are written in contact order, so the cursor still means "done up to here".

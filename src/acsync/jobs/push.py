@@ -18,8 +18,12 @@ back before sending it again: a contact's tags before a tag is added, its field 
 they are PUT again, the fields and tags of the contacts a bulk import carried (once AC has no
 import outstanding: until then the import may still land). Settling an import settles every
 row it carried, whatever the row wants now. Before a bulk import its contacts are confirmed in
-AC (``GET /contacts?ids[]=…``, 100 a request): missing ones are marked deleted, and a contact
-AC re-creates all the same (deleted in the meantime) is deleted again at once and reported.
+AC (``GET /contacts?ids[]=…``, 100 a request), and the import carries the e-mail AC holds (an
+e-mail changed in AC is taken locally: AC is its source of truth). A contact is marked deleted
+only on proof: its own ``GET /contacts/{id}`` answering 404. A contact an import creates all the
+same is deleted again at once and reported; the local contact it was meant for is then looked
+up by id: gone (404) it is marked deleted, alive its e-mail is taken from AC and its values are
+written again by id.
 A 422 is dead-lettered with AC's words; other failures are retried by later pushes with
 exponential backoff until ``max_attempts``, then dead-lettered too.
 """
@@ -270,8 +274,9 @@ class _Pusher:
         for c, rs in todo:
             try:
                 self._read_back(c, rs)
-            except AcNotFound:
-                self._gone(c, rs[0].ac_id)
+            except AcNotFound as e:
+                if not self._confirm_gone(c, rs, e, maybe_sent=True):
+                    later.add(c)
             except AcRetriableError as e:
                 self._retry(rs, f"could not look up a write whose answer was lost: {e}", maybe_sent=True)
                 later.add(c)
@@ -382,14 +387,41 @@ class _Pusher:
                 todo.pop(0)
             with self._write():
                 self._own_write(c)
-        except AcNotFound:
-            self._gone(c, rows[0].ac_id)
+        except AcNotFound as e:
+            self._confirm_gone(c, todo, e)
         except AcValidationError as e:
             self._dead(todo, str(e))
         except AcRetriableError as e:
             self._retry(todo, str(e), maybe_sent=isinstance(e, AcMaybeSent))
         if count:
             self.progress.advance("push")
+
+    def _confirm_gone(self, c: int, rows: list[Row], error: AcError, *, maybe_sent: bool = False) -> bool:
+        """A 404 on a write or a read about the contact: it is marked deleted only when its own
+        ``GET /contacts/{id}`` answers 404 too; otherwise its rows are tried again later.
+        True when the contact was marked deleted."""
+        ac_id = str(rows[0].ac_id) if rows else None
+        if ac_id is None:
+            return False
+        if self._exists(ac_id, quiet=True) is False:
+            self._gone(c, ac_id)
+            return True
+        self._retry(rows, f"AC answered 404 ({error}) but contact #{ac_id} is there", maybe_sent=maybe_sent)
+        return False
+
+    def _take_email(self, c: int, ac_id: str, email: str) -> None:
+        """AC holds another e-mail for the contact (changed there): it is the contact's e-mail now,
+        here too; another local contact that had it, with its own AC id, loses it."""
+        email = email.lower()
+        with self._write():
+            self.store.conn.execute(
+                "UPDATE contacts SET email = NULL WHERE email = ? AND id != ? AND ac_id IS NOT NULL",
+                [email, c],
+            )
+            self.store.conn.execute("UPDATE contacts SET email = ? WHERE id = ?", [email, c])
+        log.warning(
+            "contact #%s has another e-mail in ActiveCampaign: taken locally (AC's is the truth)", ac_id
+        )
 
     def _gone(self, c: int, ac_id: str | None) -> None:
         with self._write():
@@ -481,12 +513,15 @@ class _Pusher:
         marked deleted. Should AC's answer hold a contact not asked for (the filter ignored), the
         group goes one by one instead (``PUT /contacts/{id}`` never creates a contact)."""
         ids = [str(rs[0].ac_id) for _, rs in group]
-        there: set[str] = set()
+        there: dict[str, str] = {}  # AC contact id → the e-mail AC holds for it
         try:
             for i in range(0, len(ids), 100):
                 asked = ids[i : i + 100]
-                found = {str(as_id(x.get("id"))) for x in self.client.contacts_by_ids(asked)}
-                if found - set(asked):
+                found = {
+                    str(as_id(x.get("id"))): str(x.get("email") or "")
+                    for x in self.client.contacts_by_ids(asked)
+                }
+                if found.keys() - set(asked):
                     log.warning("AC ignored ids[] when listing contacts: these contacts go one by one")
                     for c, rs in group:
                         self._one(c, _imported(rs))
@@ -498,8 +533,12 @@ class _Pusher:
             return []
         kept: list[Contact] = []
         for c, rs in group:
-            exists = True if str(rs[0].ac_id) in there else self._exists(str(rs[0].ac_id))
+            ac_id = str(rs[0].ac_id)
+            exists, email = (True, there[ac_id]) if ac_id in there else self._fetch(ac_id)
             if exists:
+                if email and email.lower() != str(rs[0].email or "").lower():
+                    self._take_email(c, ac_id, email)  # else the import would create a contact
+                    rs = [r._replace(email=email.lower()) for r in rs]
                 kept.append((c, rs))
             elif exists is None:
                 self._retry(_imported(rs), f"could not confirm contact #{rs[0].ac_id} in AC")
@@ -509,18 +548,23 @@ class _Pusher:
                 self.progress.advance("push")
         return kept
 
-    def _exists(self, ac_id: str) -> bool | None:
-        """A contact left out of ``ids[]``: marked deleted only on its own 404 (``GET /contacts/{id}``),
-        so a list that under-reports can never mark live contacts deleted. None: unknown."""
+    def _exists(self, ac_id: str, *, quiet: bool = False) -> bool | None:
+        """Marked deleted only on its own 404 (``GET /contacts/{id}``), so a list that under-reports,
+        or a 404 about something else, can never mark a live contact deleted. None: unknown."""
+        return self._fetch(ac_id, quiet=quiet)[0]
+
+    def _fetch(self, ac_id: str, *, quiet: bool = False) -> tuple[bool | None, str]:
+        """``GET /contacts/{id}``: does AC hold the contact (None: unknown), and its e-mail there."""
         try:
-            self.client.contact(ac_id)
+            record = self.client.contact(ac_id).get("contact")
         except AcNotFound:
-            return False
+            return False, ""
         except AcRetriableError as e:
-            log.info("contact #%s: could not confirm it (%s); not imported now", ac_id, e)
-            return None
-        log.warning("contact #%s exists but GET /contacts?ids[] left it out", ac_id)
-        return True
+            log.info("contact #%s: could not confirm it (%s); not written now", ac_id, e)
+            return None, ""
+        if not quiet:
+            log.warning("contact #%s exists but GET /contacts?ids[] left it out", ac_id)
+        return True, str(record.get("email") or "") if isinstance(record, dict) else ""
 
     def _item(self, rows: Sequence[Row]) -> dict[str, object]:
         item: dict[str, object] = {"email": rows[0].email}
@@ -575,6 +619,7 @@ class _Pusher:
         success = {str(x) for x in (as_id(x) for x in _list(info.get("success"))) if x is not None}
         failure = {str(x).lower() for x in _list(info.get("failure"))}
         retry: list[Row] = []
+        missed: list[Contact] = []
         with self._write():
             for c, rs in group:
                 rows = _carried(rs, batch)
@@ -593,19 +638,24 @@ class _Pusher:
                     if str(rs[0].email).lower() in failure
                     else "not in its status"
                 )
-                retry += [r._replace(batch=None) for r in rows]
+                missed.append((c, rows))
                 log.info("bulk import %s: contact #%s %s", batch, rs[0].ac_id, why)
+        handled = self._undo_created(batch, success, group, missed)
+        retry = [r._replace(batch=None) for c, rows in missed if c not in handled for r in rows]
         if retry:
             self._retry(retry, f"bulk import {batch} did not write this contact")
-        self._undo_created(batch, success, group)
 
-    def _undo_created(self, batch: str, success: set[str], group: list[Contact]) -> None:
-        """A contact the import created (deleted in AC between the check and the import, and
-        re-created by e-mail) is deleted again at once, and its local contact marked deleted."""
+    def _undo_created(
+        self, batch: str, success: set[str], group: list[Contact], missed: list[Contact]
+    ) -> set[int]:
+        """A contact the import created (upserted by an e-mail AC had for no contact) is deleted
+        again at once. The local contact it was meant for is looked up by id: a 404 marks it
+        deleted; alive, it has another e-mail in AC, which is taken, and its values are written
+        again by id. Returns the local contacts so settled (their rows are not retried)."""
         ours = {str(rs[0].ac_id) for _, rs in group}
         unknown = sorted(success - ours, key=lambda x: (len(x), x))
         if not unknown:
-            return
+            return set()
         known = {
             a
             for (a,) in self.store.conn.execute(
@@ -613,37 +663,68 @@ class _Pusher:
                 [json.dumps(unknown)],
             )
         }
-        emails = {str(rs[0].email).lower(): (c, rs[0].ac_id) for c, rs in group if rs[0].ac_id not in success}
+        emails = {str(rs[0].email).lower(): (c, rs) for c, rs in missed}
+        handled: set[int] = set()
         for new_id in [x for x in unknown if x not in known]:
             self.report.created.append(new_id)
             try:
                 contact = self.client.contact(new_id).get("contact") or {}
-                email = str(contact.get("email", "")).lower() if isinstance(contact, dict) else ""
-                if email not in emails:
-                    log.error(
-                        "bulk import %s touched AC contact #%s, not one it carried: check it", batch, new_id
-                    )
-                    continue
-                self.client.delete_contact(new_id)
             except AcNotFound:
-                pass  # already gone
+                log.warning("bulk import %s created contact #%s, already deleted in AC", batch, new_id)
+                continue
             except AcError as e:
                 log.error(
-                    "bulk import %s CREATED contact #%s in ActiveCampaign (deleted there, re-created by "
-                    "e-mail) and deleting it failed (%s): delete it in AC",
+                    "bulk import %s CREATED contact #%s in ActiveCampaign and reading it failed (%s): "
+                    "check it in AC and delete it",
                     batch,
                     new_id,
                     e,
                 )
                 continue
-            self.report.undone.append(new_id)
-            if (local := emails.get(email)) is not None:
-                self._gone(*local)
-            log.warning(
-                "bulk import %s re-created contact #%s (deleted in AC meanwhile): deleted it again",
-                batch,
-                new_id,
-            )
+            email = str(contact.get("email", "")).lower() if isinstance(contact, dict) else ""
+            if email not in emails:
+                log.error(
+                    "bulk import %s touched AC contact #%s, not one it carried: check it", batch, new_id
+                )
+                continue
+            try:
+                self.client.delete_contact(new_id)
+            except AcNotFound:
+                pass  # already gone
+            except AcError as e:
+                log.error(
+                    "bulk import %s CREATED contact #%s in ActiveCampaign and deleting it failed (%s): "
+                    "delete it in AC",
+                    batch,
+                    new_id,
+                    e,
+                )
+            else:
+                self.report.undone.append(new_id)
+                log.warning("bulk import %s created contact #%s: deleted it again", batch, new_id)
+            c, rows = emails[email]
+            if self._meant_for(c, rows):
+                handled.add(c)
+        return handled
+
+    def _meant_for(self, c: int, rows: list[Row]) -> bool:
+        """The local contact an import's created contact was meant for, looked up by id. True when
+        settled: gone from AC (404, marked deleted), or alive (its e-mail in AC taken, its values
+        written by id). False: unknown, its rows are retried."""
+        ac_id = str(rows[0].ac_id)
+        exists, email = self._fetch(ac_id, quiet=True)
+        if exists is None:
+            return False
+        if not exists:
+            self._gone(c, ac_id)
+            return True
+        if email:
+            self._take_email(c, ac_id, email)
+        with self._write():
+            not_written(self.store.conn, rows)  # the import wrote them to the contact it created
+        again = [r._replace(batch=None, sent_value=None, sent_at=None, sent_bulk=0) for r in rows]
+        self._one(c, again, count=False)
+        return True
 
     def _own_write(self, c: int) -> None:
         """The contact's udate in AC now lies between this push's start and now: the next sync

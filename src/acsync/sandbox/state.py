@@ -103,6 +103,13 @@ class Account:
         for ctid in [k for k, ct in self.contact_tags.items() if ct["contact"] == str(cid)]:
             del self.contact_tags[ctid]
 
+    def change_email(self, cid: int, email: str, at: datetime | None = None) -> None:
+        """A contact's e-mail changed in AC (its page, ``PUT /contacts/{id}``): same id, new e-mail."""
+        self._by_email.pop(self.contacts[cid]["email"].lower(), None)
+        self.contacts[cid]["email"] = email
+        self._by_email[email.lower()] = cid
+        self.touch(cid, at)
+
     def touch(self, cid: int, at: datetime | None = None) -> None:
         self.contacts[cid]["udate"] = ac_time(at or self.now)
 
