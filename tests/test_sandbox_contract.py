@@ -520,3 +520,26 @@ def test_webhook_bodies() -> None:
         assert NOW - timedelta(hours=1) <= datetime.fromisoformat(t) <= NOW
     for t in naive:
         assert NOW - timedelta(hours=1) <= datetime.fromisoformat(t).replace(tzinfo=local) <= NOW
+
+
+# --- the account's clock ----------------------------------------------------------------------------------
+def test_writes_are_stamped_with_the_time_they_happen_once_the_clock_runs(sb: Sandbox) -> None:
+    """As AC stamps a write with its time: a sandbox served for real runs its account's clock
+    (``acsync sandbox``), so acsync's push finds its writes inside its own window."""
+    assert sb.account.now == NOW  # no clock: time stands still where a test sets it
+    sb.clock = clock = FakeClock()
+    sb.account.start_clock(clock)
+    clock.sleep(600)
+    assert sb.account.now == NOW + timedelta(minutes=10)
+    status, body = call(sb, "PUT", "contacts/3", body={"contact": {"firstName": "Later"}})
+    assert status == 200
+    assert datetime.fromisoformat(body["contact"]["udate"]) == NOW + timedelta(minutes=10)
+    batch = call(sb, "POST", "import/bulk_import", body={"contacts": [{"email": "new@example.com"}]})
+    clock.sleep(2)  # the import completes two seconds later, and its contact is stamped then
+    assert call(sb, "GET", "import/info", {"batchId": batch[1]["batchId"]})[1]["status"] == "completed"
+    created = sb.account.contact_by_email("new@example.com")
+    assert created is not None
+    assert datetime.fromisoformat(created["cdate"]) == NOW + timedelta(minutes=10, seconds=2)
+    sb.account.now = NOW + timedelta(days=1)  # a test may still set the time; it runs on from there
+    clock.sleep(5)
+    assert sb.account.now == NOW + timedelta(days=1, seconds=5)

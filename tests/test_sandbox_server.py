@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
@@ -284,3 +286,54 @@ def test_server_closes_even_when_its_wakeup_pipe_is_gone(monkeypatch: pytest.Mon
     assert not any(t.name == "acsync-http" and t.is_alive() for t in threading.enumerate())
     assert trigger._closed  # every dispatcher closed, the pipe too
     server.close()  # twice is harmless
+
+
+def test_a_sync_after_a_push_to_the_served_sandbox_rereads_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`acsync sandbox` stamps writes with the time they happen, as AC does: the backfill's push
+    ten minutes after the sandbox started finds its writes inside its own window, and the next sync reads
+    no trackingLogs for the pushed contacts (the sandbox once stamped its start time: a sync
+    after a backfill and push re-read every contact). Ten minutes pass on a fake clock, shared
+    by the served sandbox and the CLI's time."""
+    from acsync import cli as cli_module
+    from tests.sandbox_helpers import FakeClock
+
+    clock = FakeClock()
+    start = NOW.replace(microsecond=0)
+    monkeypatch.setattr(cli_module, "utcnow", lambda: start + timedelta(seconds=clock.now - 1000.0))
+    monkeypatch.setattr(cli_module, "time", SimpleNamespace(monotonic=clock))
+    outputs: dict[str, str] = {}
+
+    def flow(server: Server) -> None:
+        server.start()
+        try:
+            env = {
+                "ACSYNC_ACTIVECAMPAIGN__URL": server.url,
+                "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "sandbox",
+                "ACSYNC_ACTIVECAMPAIGN__REQUESTS_PER_SECOND": "100",
+                "ACSYNC_ACTIVECAMPAIGN__SWEEP_SHARE": "0",
+                "ACSYNC_PUSH__POLL_INTERVAL": "0.05",
+            }
+            base = ["--config", str(ROOT / "config.example.toml"), "--db", str(tmp_path / "c.db")]
+            run = CliRunner(env=env).invoke
+            assert run(cli, [*base, "setup"]).exit_code == 0
+            clock.sleep(600)  # beyond the slack a sync allows between acsync's clock and AC's
+            journal = f"{server.url}/__sandbox/journal"
+            for step in ("backfill", "sync"):  # the backfill scores and pushes
+                requests.delete(journal, timeout=5)
+                done = run(cli, [*base, step, "--quiet"])
+                assert done.exit_code == 0, done.output
+                outputs[step] = done.output
+                outputs[f"{step} journal"] = json.dumps(requests.get(journal, timeout=5).json())
+        finally:
+            server.close()
+
+    monkeypatch.setattr(cli_module, "_serve_until_stopped", flow)
+    served = CliRunner().invoke(cli, ["sandbox", "--port", "0", "--contacts", "40", "--rate-limit", "0"])
+    assert served.exit_code == 0, served.output
+    assert "pushed: fields of 40 contacts" in outputs["backfill"], outputs["backfill"]
+    assert "changed only by acsync's own push (not re-read): 40" in outputs["sync"], outputs["sync"]
+    counts = json.loads(outputs["sync journal"])["counts"]
+    assert not [k for k in counts if "trackingLogs" in k], counts
+    assert sum(counts.values()) <= 8, counts

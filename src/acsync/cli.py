@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -1374,6 +1375,7 @@ def sandbox(port: int, contacts: int, seed: int, token: str, host: str, rate_lim
     from acsync.sandbox.server import serve_sandbox
 
     account = seed_account(contacts, seed, utcnow())
+    account.start_clock(time.monotonic, utcnow())  # AC stamps a write with the time it happens
     with _listening(host, port, "--port"):
         server = serve_sandbox(Sandbox(account, token=token, rate_limit=rate_limit or None), port, host=host)
     click.echo(f"ActiveCampaign sandbox: {len(account.contacts)} contacts (seed {seed})")

@@ -10,6 +10,7 @@ reports. Nothing leaves the machine.
 from __future__ import annotations
 
 import shutil
+import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +81,13 @@ def run_demo(
     directory.mkdir(parents=True)
     db = directory / "acsync.db"
     sandbox = Sandbox(seed_account(contacts, seed, now), rate_limit=RATE, bulk_seconds=1.0)
+    # Time moves on from ``now`` for the sandbox (AC stamps a write with the time it happens) and
+    # for each step alike, as the wall clock does for AC and acsync.
+    sandbox.account.start_clock(time.monotonic, now)
+
+    def at() -> datetime:
+        return sandbox.account.now
+
     with serve_sandbox(sandbox) as sb_server:
         data = config_for(example, sb_server.url, db)
         settings = validate(
@@ -96,7 +104,7 @@ def run_demo(
             for line in setup(store, client, settings, dry_run=False):
                 say(f"  {line}")
             say("\n== backfill: all history from AC")
-            pulled = backfill(store, client, now, progress=progress)
+            pulled = backfill(store, client, at(), progress=progress)
             say(
                 f"  {pulled.contacts:,} contacts, {pulled.new:,} events, "
                 f"{sum(pulled.requests.values()):,} requests"
@@ -112,14 +120,14 @@ def run_demo(
                     f"  the sandbox posted {len(bodies)} webhooks as AC does; "
                     f"answered 200: {statuses.count(200)}"
                 )
-            inbox = ingest_inbox(store, now)
+            inbox = ingest_inbox(store, at())
             say(f"  turned into events: {inbox.new} new, {inbox.duplicate} already known")
             say("\n== sync, score, push")
-            again = sync(store, client, now)
+            again = sync(store, client, at())
             say(f"  sync: {again.contacts} changed contacts, {again.new} new events")
-            scored = score(store, settings.ruleset(), settings.fingerprints(), now)
+            scored = score(store, settings.ruleset(), settings.fingerprints(), at())
             say(f"  score: {scored.evaluated:,} contacts evaluated, {scored.queued:,} writes for AC queued")
-            pushed = push(store, client, settings.push, now, progress=progress)
+            pushed = push(store, client, settings.push, at(), progress=progress)
             say(
                 f"  push: fields of {pushed.fields:,} contacts, {pushed.tags_added} tags added, "
                 f"{pushed.batches} bulk imports, {sum(pushed.requests.values())} requests"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -55,7 +56,13 @@ class Batch:
 
 @dataclass
 class Account:
-    now: datetime
+    """``now`` is the account's time, which every write stamps (as AC stamps the time of the
+    write). It stands still where tests set it, unless ``clock`` is given (seconds, monotonic:
+    ``start_clock``): then it moves on with that clock from the time it was last set."""
+
+    started: datetime  # the account's time when ``now`` was last set
+    clock: Callable[[], float] | None = field(default=None, repr=False)
+    _clock_at: float = field(default=0.0, repr=False)  # ``clock()`` when ``now`` was last set
     contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
     field_values: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)  # contact → field → fv
@@ -80,6 +87,26 @@ class Account:
     _by_email: dict[str, int] = field(default_factory=dict, repr=False)  # lower-cased e-mail → live id
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _ids: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def now(self) -> datetime:
+        if self.clock is None:
+            return self.started
+        return self.started + timedelta(seconds=max(0.0, self.clock() - self._clock_at))
+
+    @now.setter
+    def now(self, at: datetime) -> None:
+        self.started = at
+        if self.clock is not None:
+            self._clock_at = self.clock()
+
+    def start_clock(self, clock: Callable[[], float], at: datetime | None = None) -> None:
+        """From here on ``now`` moves on from ``at`` (default: as it stands) with ``clock``
+        (seconds, e.g. ``time.monotonic``), as AC's time does: for a sandbox served for real,
+        whose client stamps its writes with the wall time."""
+        at = at or self.now
+        self.clock = clock
+        self.now = at
 
     def next_id(self, kind: str) -> int:
         self._ids[kind] = self._ids.get(kind, 0) + 1
@@ -387,7 +414,7 @@ def seed_account(contacts: int = 1000, seed: int = 1, now: datetime | None = Non
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     rng = random.Random(seed)
     extra = random.Random(seed + 7919)  # draws added later (bot clicks, the second pixel)
-    acct = Account(now=now)
+    acct = Account(started=now)
     start = now - timedelta(days=365)
     for lid, name in ((1, "Newsletter"), (2, "Customers"), (3, "Enquiries")):
         acct.lists[lid] = {"id": str(lid), "name": name, "stringid": name.lower(), "cdate": ac_time(start)}
