@@ -273,3 +273,18 @@ def test_the_demo_runs_the_whole_pipeline_against_the_sandbox(tmp_path: Path) ->
         cli, ["--config", str(written), "report", "top", "--limit", "3", "--format", "json"]
     )
     assert again.exit_code == 0, again.output
+
+
+def test_the_demo_names_a_command_that_runs_from_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acsync.cli import this_command
+
+    script = tmp_path / ".venv" / "bin" / "acsync"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    monkeypatch.chdir(tmp_path)
+    assert this_command(str(script), which="") == ".venv/bin/acsync"  # not on PATH: its path
+    assert this_command(str(script), which=str(script)) == "acsync"  # PATH finds this very one
+    assert this_command(str(script), which="/usr/local/bin/acsync") == ".venv/bin/acsync"  # another one
+    assert this_command(str(tmp_path / "__main__.py")).endswith(" -m acsync")

@@ -74,3 +74,14 @@ def test_every_config_key_is_in_the_example_and_the_readme(section: str, key: st
     assert re.search(rf"^#? ?{key}\s*(=|\s)", EXAMPLE, re.M), f"{section}.{key} not in config.example.toml"
     row = next(line for line in README.splitlines() if re.match(rf"\| `\[\[?{section}\]\]?`", line))
     assert f"`{key}" in row, f"{section}.{key} not in the README's config table"
+
+
+def test_no_table_of_the_readme_is_split_by_a_blank_line() -> None:
+    """A blank line ends a Markdown table: the rows after it render as text."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    split = [
+        n + 1
+        for n in range(1, len(lines) - 1)
+        if lines[n] == "" and lines[n - 1].startswith("|") and lines[n + 1].startswith("| `")
+    ]
+    assert split == []

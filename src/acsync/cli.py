@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -1450,9 +1451,26 @@ def demo(obj: Context, contacts: int, seed: int, directory: str, quiet: bool) ->
     )
     click.echo(f"HTML report: {html.resolve()}")
     click.echo(
-        f"Explore: acsync --config {result.config} report inactive (or explain <e-mail>, report history, "
-        "report quality, tune)"
+        f"Explore: {this_command()} --config {result.config} report inactive (or explain <e-mail>, "
+        "report history, report quality, tune)"
     )
+
+
+def this_command(argv0: str | None = None, which: str | None = None) -> str:
+    """How to run this acsync again from here: ``acsync`` when that is what PATH finds, else the
+    script's path (``.venv/bin/acsync`` after `make demo`), else ``python -m acsync``."""
+    exe = Path(argv0 if argv0 is not None else sys.argv[0])
+    if exe.name != "acsync":
+        return f"{_shown(Path(sys.executable))} -m acsync"
+    found = which if which is not None else shutil.which("acsync")
+    if found is not None and Path(found).resolve() == exe.resolve():
+        return "acsync"
+    return _shown(exe)
+
+
+def _shown(path: Path) -> str:
+    rel = os.path.relpath(path.absolute())
+    return rel if not rel.startswith("..") else str(path.absolute())
 
 
 def _demo_quality(conn: Any, ruleset: Any, sdef: Any, now: datetime) -> None:
