@@ -3,6 +3,8 @@ and the property that no sample uses an event at or after its snapshot."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 from datetime import datetime, timedelta
@@ -435,3 +437,7 @@ def test_cli_simulate_quality_side_by_side(planted_db: Path, tmp_path: Path) -> 
     assert data["proposed"]["samples"] == data["current"]["samples"]
     assert data["auc_difference"] == round(data["proposed"]["auc"] - data["current"]["auc"], 4)
     assert data["auc_difference_ci"][0] > 0
+    rows = list(csv.reader(io.StringIO(CliRunner().invoke(cli, [*args, "--format", "csv"]).stdout)))
+    samples = next(r for r in rows if r[0] == "samples")
+    assert data["current"]["samples"] >= 1000  # so a separator would show
+    assert samples[1] == str(data["current"]["samples"])  # a plain number: no thousands separator

@@ -118,7 +118,8 @@ def render_comparison(r: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return render_json(r)
     a, b = r["current"], r["proposed"]
-    rows: list[list[Any]] = [[key, _cell(a[key]), _cell(b[key])] for key in COMPARED]
+    grouped = fmt != "csv"  # thousands separators are for people; CSV holds plain numbers
+    rows: list[list[Any]] = [[key, _cell(a[key], grouped), _cell(b[key], grouped)] for key in COMPARED]
     for da, db in zip(a["deciles"], b["deciles"], strict=True):
         rows.append([f"decile {da['decile']} rate / lift", _decile(da), _decile(db)])
     headers = ["figure", f"current ({a['score']})", f"proposed ({b['score']})"]
@@ -143,12 +144,14 @@ def render_comparison(r: dict[str, Any], fmt: str) -> str:
     return "\n".join(lines) + "\n" + render_table(None, headers, rows)
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any, grouped: bool = True) -> str:
     if v is None:
         return "-"
     if isinstance(v, list):
-        return f"[{_cell(v[0])}, {_cell(v[1])}]"
-    return f"{v:,}" if isinstance(v, int) else f"{v:.4f}"
+        return f"[{_cell(v[0], grouped)}, {_cell(v[1], grouped)}]"
+    if isinstance(v, int):
+        return f"{v:,}" if grouped else str(v)
+    return f"{v:.4f}"
 
 
 def _decile(d: dict[str, Any]) -> str:
