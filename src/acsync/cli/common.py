@@ -23,7 +23,6 @@ from acsync import masking
 from acsync.clock import utcnow
 from acsync.config import Settings, config_path, load_config
 from acsync.core.timefmt import parse_when
-from acsync.errors import AcsyncError
 from acsync.failures import Failure, describe
 from acsync.output import render_csv, render_json, render_table
 from acsync.store import Store
@@ -50,10 +49,6 @@ class Context:
 
     def store(self, readonly: bool = False) -> Store:
         return Store.open(self.db_path, self.settings.store.busy_timeout, readonly=readonly)
-
-
-def fail(error: AcsyncError) -> NoReturn:
-    _say(describe(error))
 
 
 def _say(failure: Failure) -> NoReturn:
@@ -135,13 +130,14 @@ class Group(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def parse_at(value: str | None) -> datetime | None:
+def parse_at(value: str | None, hint: str = "--at") -> datetime | None:
+    """An instant the user typed (ISO 8601 or a date), or a one-line error naming its option."""
     if value is None:
         return None
     try:
         return parse_when(value)
     except ValueError as e:
-        raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint="--at") from None
+        raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint=hint) from None
 
 
 AT_OPTION = click.option(
@@ -175,12 +171,7 @@ def emit(text: str, output: str | None = None) -> None:
 
 
 def parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_when(value)
-    except ValueError as e:
-        raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint="--since") from None
+    return parse_at(value, "--since")
 
 
 def warn_stale(store: Store, now: datetime, *, ledger_only: bool = False) -> None:
