@@ -104,6 +104,18 @@ def _quality_options(
     return opts
 
 
+def _given(params: Sequence[str]) -> str | None:
+    """The first of these options the user typed (not left at its default), as typed."""
+    ctx = click.get_current_context()
+    for param in ctx.command.params:
+        if param.name in params and ctx.get_parameter_source(param.name) not in (
+            click.core.ParameterSource.DEFAULT,
+            None,
+        ):
+            return param.opts[0]
+    return None
+
+
 def _warn_rules(obj: Context, store: Store) -> None:
     """The score steps cover all time: only unscored events or other rules make them stale."""
     dirty = store.conn.execute("SELECT count(*) FROM contacts WHERE dirty > 0").fetchone()[0]
@@ -229,6 +241,8 @@ def simulate(
     """
     from acsync.jobs.simulate import simulate as run
 
+    if not quality and (given := _given(("outcome", "match", "within", "every_q", "since_q"))):
+        raise click.UsageError(f"{given} is an option of --quality: add --quality, or leave it out")
     current = obj.settings
     other = load_config(rules_path)
     now = parse_at(at_text) or utcnow()
