@@ -208,9 +208,27 @@ def test_report_commands(db: Path, tmp_path: Path) -> None:
     assert html.exit_code == 0, html.output
     text = page.read_text(encoding="utf-8")
     assert "<svg" in text
-    assert "http" not in text.replace("http://www.w3.org", "")  # self-contained: nothing fetched
+    assert _fetches(text) == []  # self-contained: nothing fetched (URLs of the data are text)
     for name in ("segments", "history", "content", "top", "inactive"):
         assert f"data-report='{name}'" in text
+
+
+def _fetches(text: str) -> list[str]:
+    """Whatever in the page a browser would load: scripts, images, links, styles, frames."""
+    found: list[str] = []
+
+    class Loads(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("script", "img", "link", "iframe", "object", "embed", "image", "use"):
+                found.append(tag)
+            found.extend(
+                f"{tag} {k}={v}"
+                for k, v in attrs
+                if k in ("src", "href", "xlink:href", "srcset") and not (v or "").startswith("#")
+            )
+
+    Loads().feed(text)
+    return found + (["url( in CSS"] if "url(" in text else [])
 
 
 CHROMIUM_FLAGS = [
@@ -316,6 +334,164 @@ def test_the_html_report_renders_in_chromium_and_shows_the_json_numbers(db: Path
                 if isinstance(value, list):
                     value = " ".join(map(str, value))
                 assert text == ("" if value is None else str(value)), (name, key, text, value)
+
+
+# Injected by the test only (the page itself has no script): every text box of every chart, as
+# laid out by Chromium, against the other text boxes of its chart and against the chart's box;
+# every table against its container. The verdict is written into the DOM for --dump-dom.
+LAYOUT_CHECK = """
+(function () {
+  const out = {charts: 0, texts: 0, overlaps: [], outside: [], wide: []};
+  const slack = 0.5;
+  const words = (el) => (el.textContent || "").trim().slice(0, 40);
+  document.querySelectorAll("svg").forEach((svg, i) => {
+    out.charts++;
+    const name = (svg.dataset.chart || "") + "#" + i;
+    const s = svg.getBoundingClientRect();
+    const boxes = [...svg.querySelectorAll("text")]
+      .map((t) => [t, t.getBoundingClientRect()])
+      .filter(([, b]) => b.width > 0 && b.height > 0);
+    out.texts += boxes.length;
+    for (const [t, b] of boxes) {
+      if (b.left < s.left - slack || b.right > s.right + slack ||
+          b.top < s.top - slack || b.bottom > s.bottom + slack) {
+        out.outside.push([name, words(t)]);
+      }
+    }
+    for (let a = 0; a < boxes.length; a++) {
+      for (let c = a + 1; c < boxes.length; c++) {
+        const p = boxes[a][1], q = boxes[c][1];
+        const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+        const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+        if (w > slack && h > slack) out.overlaps.push([name, words(boxes[a][0]), words(boxes[c][0])]);
+      }
+    }
+  });
+  document.querySelectorAll("table").forEach((t, i) => {
+    if (t.getBoundingClientRect().right > t.parentElement.getBoundingClientRect().right + slack) {
+      out.wide.push("table #" + i);
+    }
+  });
+  if (document.documentElement.scrollWidth > window.innerWidth) out.wide.push("the page");
+  const pre = document.createElement("pre");
+  pre.id = "layout-verdict";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+"""
+
+
+def _layout(browser: str, pages: list[str], tmp_path: Path) -> dict[str, Any]:
+    """The verdict of ``LAYOUT_CHECK`` on the pages' ``<main>``\\ s put one after the other."""
+    import html
+    import re
+
+    first = pages[0]
+    bodies = [p[p.index("<main>") + 6 : p.index("</main>")] for p in pages[1:]]
+    whole = first.replace("</main>", "".join(bodies) + "</main>").replace(
+        "</body>", f"<script>{LAYOUT_CHECK}</script></body>"
+    )
+    path = tmp_path / "layout.html"
+    path.write_text(whole, encoding="utf-8")
+    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-layout'}"]
+    dom = subprocess.run(
+        [*common, "--window-size=1200,2400", "--dump-dom", path.as_uri()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    found = re.search(r'<pre id="layout-verdict">(.*?)</pre>', dom, re.S)
+    assert found is not None, "the layout check did not run"
+    verdict: dict[str, Any] = json.loads(html.unescape(found.group(1)))
+    return verdict
+
+
+def _synthetic(
+    scores: list[int], samples: list[datetime], bands: list[str], content_rows: list[tuple[str, float]]
+) -> str:
+    """A page from made-up reports: the charts' edge cases without a database."""
+    from acsync.reports.html import render
+    from acsync.reports.table import Report
+
+    n = len(bands)
+    history = Report(
+        "h",
+        ["at", "contacts", "mean_score", *bands],
+        [
+            {
+                "at": iso(t),
+                "contacts": 0,
+                "mean_score": 0.0,
+                **{b: (i + 1) * (k + 1) * 997 for k, b in enumerate(bands)},
+            }
+            for i, t in enumerate(samples)
+        ],
+    )
+    seg_headers = ["segment", "min", "contacts", "share", "contacts_30d_ago", "change"]
+    segs = Report(
+        "s",
+        seg_headers,
+        [dict(zip(seg_headers, [b, n - k, 1, 1.0, 1, 0], strict=True)) for k, b in enumerate(bands)],
+    )
+    content_report = Report(
+        "c",
+        ["content", "events", "contacts", "points_per_event", "score_change_30d", "measured"],
+        [{"content": name, "score_change_30d": v} for name, v in content_rows],
+    )
+    empty = Report("t", ["rank", "contact_id", "email"], [])
+    inactive_report = Report("i", ["contact_id", "email", "rule"], [])
+    return render(
+        title="synthetic",
+        score="lead_score",
+        as_of="at 2026-11-21 00:00 UTC",
+        when="2026-11-21 00:00 UTC",
+        generated="2026-11-21 00:00 UTC",
+        scores=scores,
+        bands=bands,
+        segments=segs,
+        history=history,
+        content=content_report,
+        top=empty,
+        inactive=inactive_report,
+    )
+
+
+def test_no_text_of_the_html_report_overlaps_or_is_clipped_in_chromium(db: Path, tmp_path: Path) -> None:
+    """Held against Chromium's layout: the seeded page, then crowded, sparse and wide charts."""
+    browser = chromium()
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(db)]
+    made = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        cli, [*base, "report", "html", "-o", str(made), "--at", "2026-11-21T00:00:00Z"]
+    )
+    assert result.exit_code == 0, result.output
+    weekly = [AT - timedelta(weeks=w) for w in range(80, -1, -1)]
+    monthly = [AT - timedelta(days=30 * m) for m in range(24, -1, -1)]
+    pages = [
+        made.read_text(encoding="utf-8"),
+        # many ranges with long labels, 81 weekly samples, long and negative content values
+        _synthetic(
+            [*range(-99_999, 1_000_000, 4_999), 999_999],
+            weekly,
+            ["Hot", "Warm", "Lukewarm", "Cool", "Cold", "Frozen", "Gone"],
+            [
+                ("A content type with a very long name indeed, longer than any column", 1234.5),
+                ("Webinar", -987.25),
+                ("Pricing", 0.0),
+            ],
+        ),
+        # one score for everybody, two samples, one band, one content type
+        _synthetic([42] * 500, [AT - timedelta(days=30), AT], ["Everyone"], [("Blog", 3.5)]),
+        # two nearby scores, 25 monthly samples with big counts, only negative changes
+        _synthetic([0, 1] * 3_000_000, monthly, ["Hot", "Warm", "Cold"], [("Blog", -3.5), ("Mail", -80.0)]),
+    ]
+    verdict = _layout(browser, pages, tmp_path)
+    assert verdict["charts"] >= 5 + 3 * 3, verdict
+    assert verdict["texts"] > 100, verdict
+    assert verdict["overlaps"] == [], verdict["overlaps"][:10]
+    assert verdict["outside"] == [], verdict["outside"][:10]
+    assert verdict["wide"] == [], verdict["wide"]
 
 
 def test_content_split_by_contact_ranges_adds_up_to_the_whole(
