@@ -44,13 +44,13 @@ h4{font-size:14px;margin:14px 0 4px}
 section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:16px;margin-bottom:16px}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
-th{font-weight:600;background:#f6f8fa;white-space:nowrap}
+th{font-weight:600;background:#f6f8fa}
 td.n{text-align:right;font-variant-numeric:tabular-nums}td.t{white-space:nowrap}td.w{overflow-wrap:anywhere}
 .muted{color:#57606a}.cards{display:flex;gap:12px;flex-wrap:wrap}
 .card{flex:1;min-width:150px;background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px}
 .card b{display:block;font-size:24px}svg text{font-size:11px;fill:#57606a}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
-.legend span{margin-right:14px}a{color:#0969da}
+.legend span{margin-right:14px}a{color:#0969da}.scroll{overflow-x:auto}
 """
 
 
@@ -232,6 +232,7 @@ def _table(
         for h in report.headers:
             v = row.get(h)
             cls = " class=n" if isinstance(v, int | float) and not isinstance(v, bool) else ""
+            cls = " class=w" if h == "email" else cls  # an e-mail may wrap on a narrow screen
             text = escape(_cell(v))
             if anchor is not None and h == linked:
                 text = f"<a href='#{anchor}'>{text}</a>"
@@ -243,7 +244,7 @@ def _table(
         body.append(f"<tr><td colspan={len(report.headers)} class=muted>nothing to show</td></tr>")
     return (
         f"<p class=muted data-caption='{name}'>{escape(caption)}</p>"
-        f"<table><tr>{head}</tr>{''.join(body)}</table>"
+        f"<div class=scroll><table><tr>{head}</tr>{''.join(body)}</table></div>"
     )
 
 
@@ -650,15 +651,15 @@ def _lead(lead: Lead, score: str, as_of: str, explain_at: str, colours: dict[str
 
 
 def _plain(name: str, rows: list[list[tuple[str, str, str]]]) -> str:
-    """A table of (key, CSS class, HTML) cells, the keys its headers: ``t`` keeps a time on one
-    line, ``n`` aligns a number, ``w`` lets a URL or a long cause wrap anywhere."""
+    """A table of (header, CSS class, HTML) cells (without data-key attributes: a lead has many rows):
+    ``t`` keeps a time on one line, ``n`` aligns a number, ``w`` lets a URL or a long cause wrap."""
     if not rows:
         return "<p class=muted>nothing to show</p>"
     head = "".join(f"<th>{escape(key)}</th>" for key, _, _ in rows[0])
     body = "".join(
         f"<tr data-report='{name}'>"
-        + "".join(f"<td class='{cls}' data-key='{key}'>{html}</td>" for key, cls, html in cells)
+        + "".join(f"<td class={cls}>{html}</td>" if cls else f"<td>{html}</td>" for _, cls, html in cells)
         + "</tr>"
         for cells in rows
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<div class=scroll><table><tr>{head}</tr>{body}</table></div>"
