@@ -353,7 +353,8 @@ def test_the_html_report_renders_in_chromium_and_shows_the_json_numbers(db: Path
 
 # Injected by the test only (the page itself has no script): every text box of every chart, as
 # laid out by Chromium, against the other text boxes of its chart and against the chart's box;
-# every table (or the box it scrolls in) against its container, and the page against the window. The verdict is written into the DOM for --dump-dom.
+# every table (or the box it scrolls in) against its container, and the page against the
+# window. The verdict is written into the DOM for --dump-dom.
 LAYOUT_CHECK = """
 (function () {
   const out = {charts: 0, texts: 0, overlaps: [], outside: [], wide: []};
