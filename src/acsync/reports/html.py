@@ -323,8 +323,10 @@ def _svg(width: float, height: float, inner: list[str], name: str) -> str:
     )
 
 
-def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = "") -> str:
-    return f"<text x='{x:.1f}' y='{y:.1f}' text-anchor={anchor}{extra}>{escape(text)}</text>"
+def _text(x: float, y: float, text: str, anchor: str = "middle", rotate: float | None = None) -> str:
+    """A label at (x, y); ``rotate``: turned by that many degrees about that point."""
+    turn = "" if rotate is None else f" transform='rotate({rotate:g} {x:.1f} {y:.1f})'"
+    return f"<text x='{x:.1f}' y='{y:.1f}' text-anchor={anchor}{turn}>{escape(text)}</text>"
 
 
 # --- the charts --------------------------------------------------------------------------------
@@ -395,7 +397,7 @@ def _stacked(history: Report, colours: dict[str, str]) -> str:
     plot = h - top - bottom
     slot = (w - left - right) / len(rows)
     inner = [
-        _text(10, top + plot / 2, "contacts", extra=f" transform='rotate(-90 10 {top + plot / 2:.1f})'"),
+        _text(10, top + plot / 2, "contacts", rotate=-90),
     ]
     for t in ticks:
         y = h - bottom - plot * t / ceiling
@@ -514,9 +516,7 @@ def _gains(curve: list[list[float]]) -> str:
         f"<polyline data-quality=gains fill='none' stroke='{BLUE}' stroke-width='2' "
         f"points='{' '.join(xy(p) for p in curve)}'></polyline>",
         _text(pad + side / 2, h - 8, "share of contacts, best scores first"),
-        _text(
-            12, pad + side / 2, "share of conversions", extra=f" transform='rotate(-90 12 {pad + side / 2})'"
-        ),
+        _text(12, pad + side / 2, "share of conversions", rotate=-90),
         _text(pad - 4, h - pad + 14, "0", "end"),
         _text(pad + side, h - pad + 14, "100%"),
         _text(pad - 4, pad + 4, "100%", "end"),
