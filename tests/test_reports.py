@@ -208,9 +208,27 @@ def test_report_commands(db: Path, tmp_path: Path) -> None:
     assert html.exit_code == 0, html.output
     text = page.read_text(encoding="utf-8")
     assert "<svg" in text
-    assert "http" not in text.replace("http://www.w3.org", "")  # self-contained: nothing fetched
+    assert _fetches(text) == []  # self-contained: nothing fetched (URLs of the data are text)
     for name in ("segments", "history", "content", "top", "inactive"):
         assert f"data-report='{name}'" in text
+
+
+def _fetches(text: str) -> list[str]:
+    """Whatever in the page a browser would load: scripts, images, links, styles, frames."""
+    found: list[str] = []
+
+    class Loads(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("script", "img", "link", "iframe", "object", "embed", "image", "use"):
+                found.append(tag)
+            found.extend(
+                f"{tag} {k}={v}"
+                for k, v in attrs
+                if k in ("src", "href", "xlink:href", "srcset") and not (v or "").startswith("#")
+            )
+
+    Loads().feed(text)
+    return found + (["url( in CSS"] if "url(" in text else [])
 
 
 CHROMIUM_FLAGS = [
@@ -239,30 +257,45 @@ def chromium() -> str:
 
 
 class _Cells(HTMLParser):
-    """Rows of ``<tr data-report=…>`` as {data-key: text}."""
+    """Rows of ``<tr data-report=…>`` as {data-key: text}; a cell without a ``data-key`` under
+    its column's header."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, list[dict[str, str]]] = {}
         self._key: str | None = None
+        self._headers: list[str] = []
+        self._th = False
+        self._column = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if tag == "tr" and a.get("data-report"):
+        if tag == "table":
+            self._headers = []
+        elif tag == "th":
+            self._th = True
+            self._headers.append("")
+        elif tag == "tr" and a.get("data-report"):
             self.rows.setdefault(str(a["data-report"]), []).append({})
-        elif tag == "td" and a.get("data-key") and self.rows:
-            self._key = str(a["data-key"])
+            self._column = 0
+        elif tag == "td" and self.rows and (a.get("data-key") or self._column < len(self._headers)):
+            self._key = str(a.get("data-key") or self._headers[self._column])
+            self._column += 1
             last = list(self.rows.values())[-1]
             last[-1][self._key] = ""
 
     def handle_data(self, data: str) -> None:
-        if self._key is not None:
+        if self._th:
+            self._headers[-1] += data
+        elif self._key is not None:
             last = list(self.rows.values())[-1]
             last[-1][self._key] += data
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "td":
             self._key = None
+        elif tag == "th":
+            self._th = False
 
 
 def _png_is_not_blank(png: bytes) -> bool:
@@ -318,6 +351,170 @@ def test_the_html_report_renders_in_chromium_and_shows_the_json_numbers(db: Path
                 assert text == ("" if value is None else str(value)), (name, key, text, value)
 
 
+# Injected by the test only (the page itself has no script): every text box of every chart, as
+# laid out by Chromium, against the other text boxes of its chart and against the chart's box;
+# every table (or the box it scrolls in) against its container, and the page against the
+# window. The verdict is written into the DOM for --dump-dom.
+LAYOUT_CHECK = """
+(function () {
+  const out = {charts: 0, texts: 0, overlaps: [], outside: [], wide: []};
+  const slack = 0.5;
+  const words = (el) => (el.textContent || "").trim().slice(0, 40);
+  document.querySelectorAll("svg").forEach((svg, i) => {
+    out.charts++;
+    const name = (svg.dataset.chart || "") + "#" + i;
+    const s = svg.getBoundingClientRect();
+    const boxes = [...svg.querySelectorAll("text")]
+      .map((t) => [t, t.getBoundingClientRect()])
+      .filter(([, b]) => b.width > 0 && b.height > 0);
+    out.texts += boxes.length;
+    for (const [t, b] of boxes) {
+      if (b.left < s.left - slack || b.right > s.right + slack ||
+          b.top < s.top - slack || b.bottom > s.bottom + slack) {
+        out.outside.push([name, words(t)]);
+      }
+    }
+    for (let a = 0; a < boxes.length; a++) {
+      for (let c = a + 1; c < boxes.length; c++) {
+        const p = boxes[a][1], q = boxes[c][1];
+        const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+        const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+        if (w > slack && h > slack) out.overlaps.push([name, words(boxes[a][0]), words(boxes[c][0])]);
+      }
+    }
+  });
+  document.querySelectorAll("table").forEach((t, i) => {
+    // a wide table may scroll inside its box (div.scroll): that box must fit in its section
+    const box = t.parentElement.classList.contains("scroll") ? t.parentElement : t;
+    if (box.getBoundingClientRect().right > box.parentElement.getBoundingClientRect().right + slack) {
+      const row = t.querySelector("tr[data-report]");
+      out.wide.push("table #" + i + " " + (row ? row.dataset.report : ""));
+    }
+  });
+  if (document.documentElement.scrollWidth > window.innerWidth) out.wide.push("the page");
+  const pre = document.createElement("pre");
+  pre.id = "layout-verdict";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+"""
+
+
+def _layout(browser: str, pages: list[str], tmp_path: Path, width: int = 1200) -> dict[str, Any]:
+    """The verdict of ``LAYOUT_CHECK`` on the pages' ``<main>``\\ s put one after the other, in a
+    window ``width`` pixels wide."""
+    import html
+    import re
+
+    first = pages[0]
+    bodies = [p[p.index("<main>") + 6 : p.index("</main>")] for p in pages[1:]]
+    whole = first.replace("</main>", "".join(bodies) + "</main>").replace(
+        "</body>", f"<script>{LAYOUT_CHECK}</script></body>"
+    )
+    path = tmp_path / "layout.html"
+    path.write_text(whole, encoding="utf-8")
+    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-layout'}"]
+    dom = subprocess.run(
+        [*common, f"--window-size={width},2400", "--dump-dom", path.as_uri()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    found = re.search(r'<pre id="layout-verdict">(.*?)</pre>', dom, re.S)
+    assert found is not None, "the layout check did not run"
+    verdict: dict[str, Any] = json.loads(html.unescape(found.group(1)))
+    return verdict
+
+
+def _synthetic(
+    scores: list[int], samples: list[datetime], bands: list[str], content_rows: list[tuple[str, float]]
+) -> str:
+    """A page from made-up reports: the charts' edge cases without a database."""
+    from acsync.reports.html import render
+    from acsync.reports.table import Report
+
+    n = len(bands)
+    history = Report(
+        "h",
+        ["at", "contacts", "mean_score", *bands],
+        [
+            {
+                "at": iso(t),
+                "contacts": 0,
+                "mean_score": 0.0,
+                **{b: (i + 1) * (k + 1) * 997 for k, b in enumerate(bands)},
+            }
+            for i, t in enumerate(samples)
+        ],
+    )
+    seg_headers = ["segment", "min", "contacts", "share", "contacts_30d_ago", "change"]
+    segs = Report(
+        "s",
+        seg_headers,
+        [dict(zip(seg_headers, [b, n - k, 1, 1.0, 1, 0], strict=True)) for k, b in enumerate(bands)],
+    )
+    content_report = Report(
+        "c",
+        ["content", "events", "contacts", "points_per_event", "score_change_30d", "measured"],
+        [{"content": name, "score_change_30d": v} for name, v in content_rows],
+    )
+    empty = Report("t", ["rank", "contact_id", "email"], [])
+    inactive_report = Report("i", ["contact_id", "email", "rule"], [])
+    return render(
+        title="synthetic",
+        score="lead_score",
+        as_of="at 2026-11-21 00:00 UTC",
+        when="2026-11-21 00:00 UTC",
+        generated="2026-11-21 00:00 UTC",
+        scores=scores,
+        bands=bands,
+        segments=segs,
+        history=history,
+        content=content_report,
+        top=empty,
+        inactive=inactive_report,
+    )
+
+
+def test_no_text_of_the_html_report_overlaps_or_is_clipped_in_chromium(db: Path, tmp_path: Path) -> None:
+    """Held against Chromium's layout: the seeded page, then crowded, sparse and wide charts."""
+    browser = chromium()
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(db)]
+    made = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        cli, [*base, "report", "html", "-o", str(made), "--at", "2026-11-21T00:00:00Z"]
+    )
+    assert result.exit_code == 0, result.output
+    weekly = [AT - timedelta(weeks=w) for w in range(80, -1, -1)]
+    monthly = [AT - timedelta(days=30 * m) for m in range(24, -1, -1)]
+    pages = [
+        made.read_text(encoding="utf-8"),
+        # many ranges with long labels, 81 weekly samples, long and negative content values
+        _synthetic(
+            [*range(-99_999, 1_000_000, 4_999), 999_999],
+            weekly,
+            ["Hot", "Warm", "Lukewarm", "Cool", "Cold", "Frozen", "Gone"],
+            [
+                ("A content type with a very long name indeed, longer than any column", 1234.5),
+                ("Webinar", -987.25),
+                ("Pricing", 0.0),
+            ],
+        ),
+        # one score for everybody, two samples, one band, one content type
+        _synthetic([42] * 500, [AT - timedelta(days=30), AT], ["Everyone"], [("Blog", 3.5)]),
+        # two nearby scores, 25 monthly samples with big counts, only negative changes
+        _synthetic([0, 1] * 3_000_000, monthly, ["Hot", "Warm", "Cold"], [("Blog", -3.5), ("Mail", -80.0)]),
+    ]
+    for width in (1200, 800):  # a laptop, and a narrow window (the quality charts stack)
+        verdict = _layout(browser, pages, tmp_path, width)
+        assert verdict["charts"] >= 5 + 3 * 3, verdict
+        assert verdict["texts"] > 100, verdict
+        assert verdict["overlaps"] == [], (width, verdict["overlaps"][:10])
+        assert verdict["outside"] == [], (width, verdict["outside"][:10])
+        assert verdict["wide"] == [], (width, verdict["wide"])
+
+
 def test_content_split_by_contact_ranges_adds_up_to_the_whole(
     conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -348,3 +545,163 @@ def test_reports_run_while_a_writer_holds_the_database(db: Path, tmp_path: Path)
             assert content(reader.conn, RULES, SDEF, AT, 30).rows
         finally:
             reader.close()
+
+
+def _section(text: str, rank: int) -> str:
+    start = text.index(f"<section id='lead-{rank}'")
+    return text[start : text.index("</section>", start)]
+
+
+def test_each_top_lead_has_a_section_with_its_explanation_and_history(
+    db: Path, tmp_path: Path, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facts of `acsync explain` and `report history CONTACT`, bounded, linked from the table."""
+    from acsync.core.durations import add_months
+    from acsync.reports import html
+    from acsync.reports.explain import explain
+    from acsync.reports.past import Contact
+    from acsync.store.read import find_contact
+
+    monkeypatch.setattr(html, "ENTRIES_SHOWN", 6)  # so that the notes of what is left out show
+    made = tmp_path / "r.html"
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(db)]
+    args = [*base, "report", "html", "-o", str(made), "--at", "2026-11-21T00:00:00Z", "--limit", "4"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    text = made.read_text(encoding="utf-8")
+    cells = _Cells()
+    cells.feed(text)
+    best = top(conn, RULES, SDEF, AT, 4).rows
+    assert text.count("<section id='lead-") == len(best) == 4
+    for row in best:
+        rank, ref = row["rank"], row["email"] or row["contact_id"]
+        assert f"<a href='#lead-{rank}'>{ref}</a>" in text
+        info = find_contact(conn, ref)
+        assert info is not None
+        facts = explain(conn, RULES, info, AT)
+        section = _section(text, rank)
+        kept = facts["entries"][-6:]
+        shown = cells.rows[f"explain-{rank}"]
+        assert [r["why"] for r in shown] == [e["reason"] for e in kept]
+        assert [r["status"] for r in shown] == [e["status"] for e in kept]
+        assert [r["points"] for r in shown] == [f"{e['points']:g}" for e in kept]
+        assert [r["value"] for r in shown] == [f"{e['value']:g}" if e["counts"] else "-" for e in kept]
+        more = len(facts["entries"]) - len(kept)
+        assert more > 0  # the fixture's top leads have more entries than that
+        assert (
+            f"… {more} more (earlier), see <code>acsync explain {ref} --at 2026-11-21T00:00:00Z</code>"
+            in section
+        )
+        total = facts["totals"][SDEF.name]
+        assert total["score"] == row["score"]
+        assert (
+            f"{SDEF.name} {total['score']:,}: the counting entries add up to {total['entries']:g}" in section
+        )
+        who = Contact(info.id, info.ac_id, info.email, None)
+        steps = contact_history(conn, RULES, SDEF, who, add_months(AT, -12), AT).rows
+        shown_steps = cells.rows[f"history-{rank}"]
+        assert [r["cause"] for r in shown_steps] == [s["cause"] for s in steps[-6:]]
+        assert [r["score"] for r in shown_steps] == [f"{s['score']:,}" for s in steps[-6:]]
+        assert ("earlier changes, see <code>acsync report history" in section) == (len(steps) > 6)
+
+
+def test_the_html_page_says_in_words_which_state_it_shows(db: Path, tmp_path: Path) -> None:
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(db)]
+    captions = {}
+    for name, at in (("stored", []), ("at", ["--at", "2026-10-01T08:05:09Z"])):
+        made = tmp_path / f"{name}.html"
+        result = CliRunner().invoke(cli, [*base, "report", "html", "-o", str(made), *at])
+        assert result.exit_code == 0, result.output
+        text = made.read_text(encoding="utf-8")
+        assert "now (stored)" not in text
+        captions[name] = text[text.index("data-caption='top'>") :].split("<", 1)[0]
+    assert captions["stored"] == "data-caption='top'>the 20 best contacts by lead_score, as last scored, " + (
+        "2026-11-21 00:00 UTC; follow a lead for its explanation and history"
+    )
+    assert "lead_score, at 2026-10-01 08:05 UTC;" in captions["at"]
+
+
+def test_segments_are_coloured_hot_to_cold_by_threshold() -> None:
+    from acsync.reports.html import HOT_TO_COLD, segment_colours
+
+    hot, cold = HOT_TO_COLD[0], HOT_TO_COLD[-1]
+    assert list(segment_colours(["Hot", "Warm", "Cold"]).values()) == [hot, HOT_TO_COLD[2], cold]
+    for n in range(1, 10):
+        colours = list(segment_colours([f"s{i}" for i in range(n)]).values())
+        assert colours[0] == hot
+        assert len(set(colours)) == n
+        if n > 1:
+            assert colours[-1] == cold
+
+
+def test_the_page_colours_the_hottest_segment_red_whatever_the_config_order(db: Path, tmp_path: Path) -> None:
+    """config.example.toml lists Cold, Warm, Hot: the legend reads hot to cold anyway."""
+    import re
+
+    from acsync.reports.html import HOT_TO_COLD
+
+    made = tmp_path / "r.html"
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(db)]
+    assert CliRunner().invoke(cli, [*base, "report", "html", "-o", str(made)]).exit_code == 0
+    legend = made.read_text(encoding="utf-8").split("<p class=legend>", 1)[1].split("</p>", 1)[0]
+    shown = re.findall(r"background:(#[0-9a-f]{6})'></span>([^<]+)</span>", legend)
+    assert shown == [(HOT_TO_COLD[0], "Hot"), (HOT_TO_COLD[2], "Warm"), (HOT_TO_COLD[-1], "Cold")]
+
+
+def test_everything_from_data_in_the_html_page_stays_text(tmp_path: Path) -> None:
+    """A contact, a URL, a tag, a segment and a content type named like markup are shown as text."""
+    from acsync.reports.dashboard import page
+
+    evil = {
+        "email": '"><script>alert(1)</script>@example.com',
+        "url": "https://www.example.com/pricing?<img src=x onerror=alert(2)>",
+        "tag": "<b onmouseover=alert(3)>Hot</b> Lead",
+        "segment": "<i>Hot</i>",
+        "content": "<script>Pricing</script>",
+    }
+    config = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config = config.replace('tag = "Hot Lead"', f'tag = "{evil["tag"]}"')
+    config = config.replace('name = "Hot"', f'name = "{evil["segment"]}"')
+    config = config.replace('name = "Pricing"\non', f'name = "{evil["content"]}"\non')
+    path = tmp_path / "evil.toml"
+    path.write_text(config, encoding="utf-8")
+    settings = load_config(path, {})
+    rules = settings.ruleset()
+    lines = [
+        json.dumps(
+            {
+                "type": "site_visit",
+                "email": evil["email"],
+                "at": f"2026-11-{d:02d}T10:00:00Z",
+                "url": evil["url"],
+            }
+        )
+        for d in range(1, 11)
+    ]
+    db = tmp_path / "evil.db"
+    with Store.open(db) as store:
+        ingest_lines(store, lines, "file", AT)
+        score(store, rules, settings.fingerprints(), AT)
+    text = page(db, rules, rules.scores[0], None, AT, title="<script>title</script>")
+
+    class Parsed(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: set[str] = set()
+            self.attrs: set[str] = set()
+            self.text = ""
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.add(tag)
+            self.attrs.update(k for k, _ in attrs)
+
+        def handle_data(self, data: str) -> None:
+            self.text += data
+
+    parsed = Parsed()
+    parsed.feed(text)
+    assert not parsed.tags & {"script", "img", "i"}
+    assert not {a for a in parsed.attrs if a.startswith("on")}
+    assert "<section id='lead-1'" in text  # the contact is a top lead: its explanation is shown
+    for value in (*evil.values(), "<script>title</script>"):
+        assert value in parsed.text, value

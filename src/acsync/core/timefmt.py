@@ -90,3 +90,10 @@ def from_iso(text: str) -> datetime:
 
 def iso_or_none(t: datetime | None) -> str | None:
     return None if t is None else iso(t)
+
+
+def for_people(t: datetime) -> str:
+    """An instant as people read it, to the minute and saying UTC: ``2026-12-01 19:46 UTC``
+    (the form of ``acsync explain``'s reasons)."""
+    text = iso(t)
+    return f"{text[:10]} {text[11:16]} UTC"
