@@ -258,7 +258,8 @@ def report_history(
 @click.pass_obj
 def report_html(obj: Context, output: str, at_text: str | None, limit: int, score_name: str | None) -> None:
     """One self-contained HTML page (no network): score distribution, segments and their sizes
-    over time, content performance, top leads, inactivity. Without --at: the stored state."""
+    over time, content performance, top leads (each with its explanation and history, linked
+    from the table), inactivity. Without --at: the stored state."""
     from acsync.reports.dashboard import page
 
     ruleset = obj.settings.ruleset()
