@@ -90,3 +90,10 @@ def from_iso(text: str) -> datetime:
 
 def iso_or_none(t: datetime | None) -> str | None:
     return None if t is None else iso(t)
+
+
+def human(t: datetime | str) -> str:
+    """An instant for people, ``2026-03-01 09:30 UTC``, from a datetime or its stored form.
+    (Machines get ``iso``: ``2026-03-01T09:30:00Z``.)"""
+    text = iso(t if isinstance(t, datetime) else datetime.fromisoformat(t))
+    return f"{text[:10]} {text[11:16]} UTC"
