@@ -117,21 +117,23 @@ def run_demo(
                     bodies = webhook_bodies(sandbox.account, max(20, contacts // 10), seed, naive_share=0.2)
                 statuses = post_webhooks(url, bodies)
                 say(
-                    f"  the sandbox posted {len(bodies)} webhooks as AC does; "
-                    f"answered 200: {statuses.count(200)}"
+                    f"  the sandbox posted {len(bodies):,} webhooks as AC does; "
+                    f"answered 200: {statuses.count(200):,}"
                 )
             inbox = ingest_inbox(store, at())
-            say(f"  turned into events: {inbox.new} new, {inbox.duplicate} already known")
+            say(f"  turned into events: {inbox.new:,} new, {inbox.duplicate:,} already known")
             say("\n== sync, score, push")
             again = sync(store, client, at())
-            say(f"  sync: {again.contacts} changed contacts, {again.new} new events")
+            say(f"  sync: {again.contacts:,} changed contacts, {again.new:,} new events")
             scored = score(store, settings.ruleset(), settings.fingerprints(), at())
             say(f"  score: {scored.evaluated:,} contacts evaluated, {scored.queued:,} writes for AC queued")
             pushed = push(store, client, settings.push, at(), progress=progress)
             say(
-                f"  push: fields of {pushed.fields:,} contacts, {pushed.tags_added} tags added, "
-                f"{pushed.batches} bulk imports, {sum(pushed.requests.values())} requests"
+                f"  push: fields of {pushed.fields:,} contacts, {pushed.tags_added:,} tags added, "
+                f"{pushed.batches:,} bulk imports, {sum(pushed.requests.values()):,} requests"
             )
+            for problem in pushed.problems():  # never a silent "done" when something was not written
+                say(f"  push: not all written: {problem}")
             result = DemoResult(directory, config, db, settings)
             _check(store, sandbox, settings, result)
     return result
