@@ -158,7 +158,7 @@ def test_the_build_context_holds_what_the_image_copies_and_no_environment_cache_
     for source in copied:
         assert (ROOT / source).exists(), source
         assert not _ignored(source, patterns), source
-    for kept in ("src/acsync/cli.py", "src/acsync/config.example.toml", "docker/requirements.txt"):
+    for kept in ("src/acsync/cli/__init__.py", "src/acsync/config.example.toml", "docker/requirements.txt"):
         assert not _ignored(kept, patterns), kept
     for dropped in (
         ".venv/bin/python",

@@ -296,13 +296,14 @@ def test_a_sync_after_a_push_to_the_served_sandbox_rereads_nothing(
     no trackingLogs for the pushed contacts (the sandbox once stamped its start time: a sync
     after a backfill and push re-read every contact). Ten minutes pass on a fake clock, shared
     by the served sandbox and the CLI's time."""
-    from acsync import cli as cli_module
+    from acsync.cli import demo, pipeline, writeback
     from tests.sandbox_helpers import FakeClock
 
     clock = FakeClock()
     start = NOW.replace(microsecond=0)
-    monkeypatch.setattr(cli_module, "utcnow", lambda: start + timedelta(seconds=clock.now - 1000.0))
-    monkeypatch.setattr(cli_module, "time", SimpleNamespace(monotonic=clock))
+    for module in (demo, pipeline, writeback):  # the commands this test runs
+        monkeypatch.setattr(module, "utcnow", lambda: start + timedelta(seconds=clock.now - 1000.0))
+    monkeypatch.setattr(demo, "time", SimpleNamespace(monotonic=clock))
     outputs: dict[str, str] = {}
 
     def flow(server: Server) -> None:
@@ -329,7 +330,7 @@ def test_a_sync_after_a_push_to_the_served_sandbox_rereads_nothing(
         finally:
             server.close()
 
-    monkeypatch.setattr(cli_module, "_serve_until_stopped", flow)
+    monkeypatch.setattr(demo, "serve_until_stopped", flow)
     served = CliRunner().invoke(cli, ["sandbox", "--port", "0", "--contacts", "40", "--rate-limit", "0"])
     assert served.exit_code == 0, served.output
     assert "pushed: fields of 40 contacts" in outputs["backfill"], outputs["backfill"]
