@@ -27,6 +27,7 @@ from rich.table import Table
 from acsync.core.timefmt import human, iso
 
 TABLE_ROWS = 50  # rows a table shows unless its command's --limit says otherwise
+ALL_ROWS = "--format csv or --format json"  # what the note under a shortened table suggests
 SHARE, FRACTION = "share", "fraction"  # kinds of column: a percentage (16.0), a fraction (0.16)
 _STORED_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -120,9 +121,11 @@ def render_table(
     kinds: Mapping[str, str] | None = None,
     limit: int | None = TABLE_ROWS,
     total: int | None = None,
+    all_rows: str = ALL_ROWS,
 ) -> str:
     """A table for people: each value through ``cell``, at most ``limit`` rows (``None``: all),
-    then a note with how many more there are (of ``total``, by default ``len(rows)``)."""
+    then a note with how many more there are (of ``total``, by default ``len(rows)``) and
+    ``all_rows``, how to get them all."""
     table = Table(title=title, show_lines=False, header_style="bold")
     for h in headers:
         table.add_column(h, overflow="fold")
@@ -134,13 +137,8 @@ def render_table(
     Console(file=buf, width=140, force_terminal=False, color_system=None).print(table)
     more = (len(rows) if total is None else total) - len(shown)
     if more > 0:
-        buf.write(more_rows(more))
+        buf.write(f"… {count(more, 'more row')} ({all_rows} lists them all)\n")
     return buf.getvalue()
-
-
-def more_rows(n: int) -> str:
-    """The note under a table that shows only its first rows."""
-    return f"… {count(n, 'more row')} (--format csv or --format json lists them all)\n"
 
 
 def render_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

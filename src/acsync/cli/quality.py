@@ -23,7 +23,7 @@ from acsync.cli.common import (
 )
 from acsync.clock import utcnow
 from acsync.config import load_config
-from acsync.output import render_csv, render_json, render_table
+from acsync.output import TABLE_ROWS, render_csv, render_json, render_table
 from acsync.store import Store
 
 
@@ -109,7 +109,7 @@ def _warn_rules(obj: Context, store: Store) -> None:
     dirty = store.conn.execute("SELECT count(*) FROM contacts WHERE dirty > 0").fetchone()[0]
     if dirty:
         click.secho(
-            f"warning: {dirty} contact(s) have events not yet scored; run `acsync score` first",
+            f"warning: {dirty:,} contact(s) have events not yet scored; run `acsync score` first",
             fg="yellow",
             err=True,
         )
@@ -257,8 +257,8 @@ def simulate(
         )
         return
     summary = (
-        f"{sim.contacts} contacts: {len(sim.changes)} would change "
-        f"(score {sim.score_changes}, segment {sim.segment_changes}, tags {sim.tag_changes})"
+        f"{sim.contacts:,} contacts: {len(sim.changes):,} would change "
+        f"(score {sim.score_changes:,}, segment {sim.segment_changes:,}, tags {sim.tag_changes:,})"
     )
     headers = ["contact_id", "email", "scores", "segment", "tags +", "tags -"]
     rows = [
@@ -270,14 +270,14 @@ def simulate(
             " ".join(c.tags_added),
             " ".join(c.tags_removed),
         ]
-        for c in sim.changes
+        for c in (sim.changes if fmt == "csv" else sim.changes[:TABLE_ROWS])  # a table: its first rows
     ]
     if fmt == "csv":
         emit(render_csv(headers, rows))
     else:
         click.echo(summary)
         if rows:
-            emit(render_table(None, headers, rows))
+            emit(render_table(None, headers, rows, total=len(sim.changes)))
 
 
 COMMANDS = [tune, simulate]  # and `report quality`, added to the report group

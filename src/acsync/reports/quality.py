@@ -290,7 +290,7 @@ def summarize(
         seen += b.contacts
         tp += b.converted
         out["gains"].append(
-            {"top": f"{10 * (i + 1)}%", "contacts": seen, "converted_share": _r(tp / k if k else None)}
+            {"top": round(0.1 * (i + 1), 1), "contacts": seen, "converted_share": _r(tp / k if k else None)}
         )
     out["gains_curve"] = [[_r(x), _r(y)] for x, y in q.gains(h)]
     out["segments"] = segment_rows(h, ruleset, sdef, base)
@@ -379,7 +379,7 @@ def verdict(r: Mapping[str, Any]) -> str:
         judged = "it predicts conversion" if a >= 0.6 else "it predicts conversion weakly"
     else:
         judged = "it ranks converting contacts BELOW the others"
-    return f"AUC {a:.2f}{span}: {judged} (0.5 is chance, 1.0 is perfect)"
+    return f"AUC {a:.2f}{span}: {judged} (0.50 is chance, 1.00 is perfect)"
 
 
 def quality(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, opts: Options) -> dict[str, Any]:
