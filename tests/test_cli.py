@@ -180,11 +180,17 @@ def test_simulate_lists_who_would_change_and_writes_nothing(run, tmp_path: Path)
     assert same["changes"] == []
     table = run("simulate", "--rules", str(other), "--at", AT).output
     assert f"50 contacts: {len(data['changes'])} would change (score {buyers}" in table
+    ignored = run("simulate", "--rules", str(other), "--within", "30d")  # once accepted, then ignored
+    assert ignored.exit_code == 2
+    assert "--within is an option of --quality" in ignored.output
 
 
 def test_check_config_prints_a_config_that_validates_to_the_same(run) -> None:  # type: ignore[no-untyped-def]
     result = run("check-config")
     assert result.exit_code == 0
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("# ok: the config is valid ("), first
+    assert "1 score, 7 rules" in first, first
     printed = validate(tomllib.loads(result.stdout), {})
     original = validate(tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8")), {})
     assert printed.fingerprints() == original.fingerprints()

@@ -14,7 +14,7 @@ from acsync.ac import AcClient
 from acsync.config import Settings, validate
 from acsync.core.desired import Target, desired, diff
 from acsync.jobs.pull import backfill
-from acsync.jobs.push import PushReport, push
+from acsync.jobs.push import PushReport, plan, push
 from acsync.jobs.score import score
 from acsync.jobs.setup import setup
 from acsync.sandbox import Sandbox
@@ -149,6 +149,16 @@ def test_score_changes_queue_only_differences_and_push_removes_tags(store: Store
     changed = w.pending()
     assert changed > 0
     removals = store.conn.execute("SELECT count(*) FROM outbox WHERE value = 'remove'").fetchone()[0]
+    planned = [r for r in plan(store, w.settings.push, much_later) if r["kind"] == "tag"]
+    assert removals
+    assert len([r for r in planned if r["will"] == "remove the tag"]) == removals
+    # a dry-run says what AC holds now and what will happen, not "from add to remove"
+    assert {(r["in_ac"], r["route"]) for r in planned if r["will"] == "remove the tag"} == {
+        ("has the tag", "DELETE contactTag")
+    }
+    fields = [r for r in plan(store, w.settings.push, much_later) if r["kind"] == "field"]
+    assert fields
+    assert all(r["will"].startswith("set to ") and r["in_ac"] != "not known" for r in fields)
     w.push_until_done(much_later)
     assert w.actual_in_ac() == w.desired_in_ac()
     counts = Counter(w.sb.journal.as_json()["counts"])
@@ -257,7 +267,6 @@ def test_a_killed_push_resumes_without_writing_twice(store: Store, endpoint: str
 
 
 def test_dry_run_lists_the_diff_and_writes_nothing(store: Store) -> None:
-    from acsync.jobs.push import plan
 
     w = World(store, contacts=20)
     before = w.sb.journal.as_json()["total"]
@@ -269,7 +278,7 @@ def test_dry_run_lists_the_diff_and_writes_nothing(store: Store) -> None:
         "POST contactTag",
         "DELETE contactTag",
     }
-    assert {"contact", "email", "kind", "name", "from", "to", "route"} <= rows[0].keys()
+    assert {"contact", "email", "kind", "name", "in_ac", "will", "route"} <= rows[0].keys()
     assert w.sb.journal.as_json()["total"] == before
 
 

@@ -101,8 +101,11 @@ def test_check_config_online(served: tuple[Sandbox, Server], tmp_path: Any) -> N
     args = ["--config", str(ROOT / "config.example.toml"), "check-config", "--online"]
     ok = CliRunner(env=env).invoke(cli, args)
     assert ok.exit_code == 0, ok.output
-    assert "accepts the API token (user admin" in ok.output
-    assert "# webhook times without an offset are read in UTC (activecampaign.timezone" in ok.output
+    lines = ok.output.splitlines()
+    assert lines[0].startswith("# ok: the config is valid (")  # the verdict first, not after the dump
+    assert lines[1].startswith(f"# ok: {server.url}")
+    assert "accepts the API token (user admin" in lines[1]
+    assert lines[2].startswith("# webhook times without an offset are read in UTC (activecampaign.timezone")
     assert 'api_token = "**********"' in ok.output
     assert "sandbox" not in ok.output.replace("acsync", "")  # the token itself is never printed
     wrong = CliRunner(env={**env, "ACSYNC_ACTIVECAMPAIGN__API_TOKEN": "nope"}).invoke(cli, args)

@@ -23,28 +23,42 @@ from acsync.output import render_table, render_toml
 @click.option("--online", is_flag=True, help="Also check the API URL and token against ActiveCampaign.")
 @click.pass_obj
 def check_config(obj: Context, online: bool) -> None:
-    """Validate the config and print the effective config (secrets masked).
+    """Validate the config and print the verdict, then the effective config (secrets masked).
 
     Every problem is listed at once, each with its key, its value and what is allowed;
-    the exit status is then 2. With --online, one request (users/me) checks the URL and the key.
+    the exit status is then 2. With --online, one request (users/me) checks the URL and the key
+    before anything is printed. The output is valid TOML: the verdict lines are comments.
     """
     from acsync.ac.client import client_from_config
 
     settings = obj.settings
-    click.echo(f"# effective config: {config_path(obj.config_option)} and ACSYNC_* environment")
-    click.echo(render_toml(settings.model_dump(mode="json", by_alias=True)), nl=False)
+    source = f"{config_path(obj.config_option)} and ACSYNC_* environment"
+    verdict = [f"# ok: the config is valid ({source}; {_counts(settings)})"]
     if online:
         client = client_from_config(settings.activecampaign)
         user = client.me()
-        click.echo(
-            f"# online: {client.root} accepts the API token "
-            f"(user {user.get('username') or '?'}, {user.get('email') or 'no e-mail'})"
-        )
-        click.echo(
+        verdict += [
+            f"# ok: {client.root} accepts the API token "
+            f"(user {user.get('username') or '?'}, {user.get('email') or 'no e-mail'})",
             f"# webhook times without an offset are read in {settings.activecampaign.timezone} "
             "(activecampaign.timezone; AC's API does not tell the account's time zone: "
-            "compare AC → Settings → Account → Timezone)"
-        )
+            "compare AC → Settings → Account → Timezone)",
+        ]
+    else:
+        verdict.append("# not checked against ActiveCampaign: add --online for that (one request)")
+    click.echo("\n".join([*verdict, "", "# the effective config (secrets masked):"]))
+    click.echo(render_toml(settings.model_dump(mode="json", by_alias=True)), nl=False)
+
+
+def _counts(settings: Settings) -> str:
+    ruleset = settings.ruleset()
+    parts = [
+        (len(ruleset.scores), "score"),
+        (len(ruleset.rules), "rule"),
+        (len(ruleset.inactivity), "inactivity rule"),
+        (len(ruleset.segments), "segment"),
+    ]
+    return ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in parts)
 
 
 @click.command()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from acsync.cli.common import (
     AT_OPTION,
@@ -23,85 +26,113 @@ from acsync.cli.common import (
 )
 from acsync.clock import utcnow
 from acsync.config import load_config
-from acsync.output import TABLE_ROWS, render_csv, render_json, render_table
 from acsync.store import Store
 
-
-def quality_options(fn: Any) -> Any:
-    """The options of ``report quality``, shared by ``simulate --quality`` and ``tune``."""
-    for option in reversed(
-        [
-            click.option(
-                "--outcome",
-                default="order",
-                show_default=True,
-                metavar="TYPE",
-                help="The event type that counts as converting (order, deal_won, tag_added, …).",
-            ),
-            click.option(
-                "--match",
-                "match",
-                multiple=True,
-                metavar="KEY=GLOB",
-                help="Filter on the outcome event (repeatable), e.g. tag=Customer.",
-            ),
-            click.option(
-                "--within",
-                default="90d",
-                show_default=True,
-                metavar="DURATION",
-                help="Horizon: converting within this long after a snapshot.",
-            ),
-            click.option(
-                "--every",
-                "every_q",
-                default="1mo",
-                show_default=True,
-                metavar="DURATION",
-                help="Time between snapshots.",
-            ),
-            click.option(
-                "--since",
-                "since_q",
-                metavar="DATE",
-                help="First snapshot (default: a year before the last one, leaving room for the horizon).",
-            ),
-        ]
-    ):
-        fn = option(fn)
-    return fn
+_QUALITY_OPTIONS = [
+    click.option(
+        "--outcome",
+        default="order",
+        show_default=True,
+        metavar="TYPE",
+        help="The event type that counts as converting (order, deal_won, tag_added, …).",
+    ),
+    click.option(
+        "--match",
+        "match",
+        multiple=True,
+        metavar="KEY=GLOB",
+        help="Filter on the outcome event (repeatable), e.g. tag=Customer.",
+    ),
+    click.option(
+        "--within",
+        default="90d",
+        show_default=True,
+        metavar="DURATION",
+        help="Horizon: converting within this long after a snapshot.",
+    ),
+    click.option(
+        "--every",
+        "every_q",
+        default="1mo",
+        show_default=True,
+        metavar="DURATION",
+        help="Time between snapshots.",
+    ),
+    click.option(
+        "--since",
+        "since_q",
+        metavar="DATE",
+        help="First snapshot (default: a year before the last one, leaving room for the horizon).",
+    ),
+]
+_NAMES = ("outcome", "match", "within", "every_q", "since_q")
 
 
-def _quality_options(
-    at: datetime, outcome: str, match: Sequence[str], within: str, every: str, since: str | None
-) -> Any:
-    from acsync.core.durations import parse_duration
-    from acsync.core.event import EVENT_TYPES
-    from acsync.reports.quality import MAX_SNAPSHOTS, Options, Outcome
+@dataclass(frozen=True)
+class Wanted:
+    """The options of ``report quality`` as typed, gathered into one argument ``wanted``;
+    ``given`` is the first of them the user typed, for a command where they may not apply."""
 
-    if outcome not in EVENT_TYPES:
-        raise click.BadParameter(f"expected one of {', '.join(sorted(EVENT_TYPES))}", param_hint="--outcome")
-    try:
-        parsed = Outcome.parse(outcome, match)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--match") from None
-    durations = {}
-    for hint, text in (("--within", within), ("--every", every)):
+    outcome: str
+    match: tuple[str, ...]
+    within: str
+    every_q: str
+    since_q: str | None
+    given: str | None
+
+    def options(self, at: datetime) -> Any:
+        """The snapshots, horizon and outcome at ``at``, or a one-line error naming the option."""
+        from acsync.core.durations import parse_duration
+        from acsync.core.event import EVENT_TYPES
+        from acsync.reports.quality import MAX_SNAPSHOTS, Options, Outcome
+
+        if self.outcome not in EVENT_TYPES:
+            raise click.BadParameter(
+                f"expected one of {', '.join(sorted(EVENT_TYPES))}", param_hint="--outcome"
+            )
         try:
-            durations[hint] = parse_duration(text)
+            parsed = Outcome.parse(self.outcome, self.match)
         except ValueError as e:
-            raise click.BadParameter(str(e), param_hint=hint) from None
-    opts = Options(at, parsed, durations["--within"], durations["--every"], parse_since(since))
-    if not opts.snapshots():
-        raise click.UsageError(
-            "no snapshot leaves room for the horizon before --at: move --since earlier or shorten --within"
-        )
-    if opts.too_many():
-        raise click.UsageError(
-            f"--every {every} from --since gives more than {MAX_SNAPSHOTS} snapshots: "
-            "take a longer --every or a later --since"
-        )
-    return opts
+            raise click.BadParameter(str(e), param_hint="--match") from None
+        durations = {}
+        for hint, text in (("--within", self.within), ("--every", self.every_q)):
+            try:
+                durations[hint] = parse_duration(text)
+            except ValueError as e:
+                raise click.BadParameter(str(e), param_hint=hint) from None
+        opts = Options(at, parsed, durations["--within"], durations["--every"], parse_since(self.since_q))
+        if not opts.snapshots():
+            raise click.UsageError(
+                "no snapshot leaves room for the horizon before --at: "
+                "move --since earlier or shorten --within"
+            )
+        if opts.too_many():
+            raise click.UsageError(
+                f"--every {self.every_q} from --since gives more than {MAX_SNAPSHOTS} snapshots: "
+                "take a longer --every or a later --since"
+            )
+        return opts
+
+
+def quality_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """The options of ``report quality``, shared by ``simulate --quality`` and ``tune``: the
+    command receives them as one argument, ``wanted`` (a ``Wanted``)."""
+
+    @functools.wraps(fn)
+    def gathered(*args: Any, **kwargs: Any) -> None:
+        ctx = click.get_current_context()
+        typed = [
+            p.opts[0]
+            for p in ctx.command.params
+            if p.name in _NAMES and ctx.get_parameter_source(p.name) is not ParameterSource.DEFAULT
+        ]
+        values = {name: kwargs.pop(name) for name in _NAMES}
+        fn(*args, wanted=Wanted(**values, given=typed[0] if typed else None), **kwargs)
+
+    command: Callable[..., None] = gathered
+    for option in reversed(_QUALITY_OPTIONS):
+        command = option(command)
+    return command
 
 
 def _warn_rules(obj: Context, store: Store) -> None:
@@ -130,11 +161,7 @@ def _warn_rules(obj: Context, store: Store) -> None:
 @click.pass_obj
 def report_quality(
     obj: Context,
-    outcome: str,
-    match: tuple[str, ...],
-    within: str,
-    every_q: str,
-    since_q: str | None,
+    wanted: Wanted,
     at_text: str | None,
     score_name: str | None,
     fmt: str,
@@ -148,7 +175,7 @@ def report_quality(
 
     ruleset = obj.settings.ruleset()
     sdef = score_def(ruleset, score_name)
-    opts = _quality_options(parse_at(at_text) or utcnow(), outcome, match, within, every_q, since_q)
+    opts = wanted.options(parse_at(at_text) or utcnow())
     with obj.store(readonly=True) as store:
         _warn_rules(obj, store)
         emit(render(quality(store.conn, ruleset, sdef, opts), fmt), output)
@@ -165,11 +192,7 @@ def report_quality(
 @click.pass_obj
 def tune(
     obj: Context,
-    outcome: str,
-    match: tuple[str, ...],
-    within: str,
-    every_q: str,
-    since_q: str | None,
+    wanted: Wanted,
     at_text: str | None,
     score_name: str | None,
     fmt: str,
@@ -186,7 +209,7 @@ def tune(
     settings = obj.settings
     ruleset = settings.ruleset()
     sdef = score_def(ruleset, score_name)
-    opts = _quality_options(parse_at(at_text) or utcnow(), outcome, match, within, every_q, since_q)
+    opts = wanted.options(parse_at(at_text) or utcnow())
     with obj.store(readonly=True) as store:
         emit(render(run(store.conn, settings, ruleset, sdef, opts), fmt), output)
 
@@ -214,11 +237,7 @@ def simulate(
     at_text: str | None,
     fmt: str,
     quality: bool,
-    outcome: str,
-    match: tuple[str, ...],
-    within: str,
-    every_q: str,
-    since_q: str | None,
+    wanted: Wanted,
     score_name: str | None,
 ) -> None:
     """Replay the stored events under another ruleset and list who would change.
@@ -227,8 +246,11 @@ def simulate(
     --quality: the figures of `report quality` for both rulesets side by side on the same
     samples, and the AUC difference with its paired bootstrap interval. Writes nothing.
     """
+    from acsync.jobs.simulate import render
     from acsync.jobs.simulate import simulate as run
 
+    if not quality and wanted.given:
+        raise click.UsageError(f"{wanted.given} is an option of --quality: add --quality, or leave it out")
     current = obj.settings
     other = load_config(rules_path)
     now = parse_at(at_text) or utcnow()
@@ -237,47 +259,12 @@ def simulate(
 
         mine, theirs = current.ruleset(), other.ruleset()
         sdefs = (score_def(mine, score_name), score_def(theirs, score_name))
-        opts = _quality_options(now, outcome, match, within, every_q, since_q)
+        opts = wanted.options(now)
         with obj.store(readonly=True) as store:
             emit(render_comparison(compare_quality(store.conn, mine, theirs, sdefs, opts), fmt))
         return
     with obj.store(readonly=True) as store:
-        sim = run(store.conn, current.ruleset(), other.ruleset(), now)
-    if fmt == "json":
-        emit(
-            render_json(
-                {
-                    "contacts": sim.contacts,
-                    "score_changes": sim.score_changes,
-                    "segment_changes": sim.segment_changes,
-                    "tag_changes": sim.tag_changes,
-                    "changes": [c.as_json() for c in sim.changes],
-                }
-            )
-        )
-        return
-    summary = (
-        f"{sim.contacts:,} contacts: {len(sim.changes):,} would change "
-        f"(score {sim.score_changes:,}, segment {sim.segment_changes:,}, tags {sim.tag_changes:,})"
-    )
-    headers = ["contact_id", "email", "scores", "segment", "tags +", "tags -"]
-    rows = [
-        [
-            c.contact_id,
-            c.email,
-            "; ".join(f"{n} {a} → {b}" for n, (a, b) in c.scores.items()),
-            "" if c.segment is None else f"{c.segment[0] or '-'} → {c.segment[1] or '-'}",
-            " ".join(c.tags_added),
-            " ".join(c.tags_removed),
-        ]
-        for c in (sim.changes if fmt == "csv" else sim.changes[:TABLE_ROWS])  # a table: its first rows
-    ]
-    if fmt == "csv":
-        emit(render_csv(headers, rows))
-    else:
-        click.echo(summary)
-        if rows:
-            emit(render_table(None, headers, rows, total=len(sim.changes)))
+        emit(render(run(store.conn, current.ruleset(), other.ruleset(), now), fmt))
 
 
 COMMANDS = [tune, simulate]  # and `report quality`, added to the report group

@@ -70,8 +70,9 @@ def push(obj: Context, dry_run: bool, fmt: str, quiet: bool) -> None:
     if dry_run:
         with obj.store(readonly=True) as store:
             rows = plan(store, settings.push, utcnow())
-        headers = ["contact", "email", "kind", "name", "from", "to", "route"]
-        table = [[r[h] for h in headers] for r in rows]
+        keys = ["contact", "email", "kind", "name", "in_ac", "will", "route"]
+        headers = ["contact", "email", "kind", "name", "in AC now", "push will", "route"]
+        table = [[r[k] for k in keys] for r in rows]
         emit(format_rows(fmt, f"push would write {len(rows):,} change(s)", headers, table, rows))
         return
     with obj.store() as store:

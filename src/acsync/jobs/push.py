@@ -183,18 +183,28 @@ def plan(store: Store, cfg: PushConfig, now: datetime) -> list[dict[str, object]
                 route = "bulk import"
             else:
                 route = "PUT contact" if r.kind == "field" else "POST contactTag"
+            now_in_ac, will = _in_words(r.kind, r.known, r.value)
             out.append(
                 {
                     "contact": r.ac_id or "",
                     "email": r.email or "",
                     "kind": r.kind,
                     "name": r.name,
-                    "from": r.known or "",
-                    "to": r.value,
+                    "in_ac": now_in_ac,
+                    "will": will,
                     "route": route,
                 }
             )
     return out
+
+
+def _in_words(kind: str, known: str | None, value: str) -> tuple[str, str]:
+    """What AC holds now, as acsync last wrote or read it, and what the push will do there."""
+    if kind == "tag":
+        held = {ADD: "has the tag", REMOVE: "no tag"}.get(known or "", "not known")
+        return held, "remove the tag" if value == REMOVE else "add the tag"
+    held = "not known" if known is None else (repr(known) if known == "" else known)
+    return held, f"set to {value!r}" if value == "" else f"set to {value}"
 
 
 class _Pusher:

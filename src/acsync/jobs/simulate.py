@@ -13,7 +13,7 @@ from acsync.core import quality as q
 from acsync.core.rules import Ruleset, ScoreDef
 from acsync.core.scoring import evaluate, steps
 from acsync.core.timefmt import iso
-from acsync.output import fixed, render_csv, render_json, render_table, share
+from acsync.output import TABLE_ROWS, fixed, render_csv, render_json, render_table, share
 from acsync.reports.quality import Collected, Options, population, summarize, summary_lines
 from acsync.store.read import all_contacts, replayed_ledgers
 
@@ -73,6 +73,39 @@ def simulate(conn: sqlite3.Connection, current: Ruleset, other: Ruleset, at: dat
                 Change(info.ac_id, info.email, scores, seg if seg[0] != seg[1] else None, added, removed)
             )
     return sim
+
+
+def render(sim: Simulation, fmt: str) -> str:
+    """The simulation as JSON, CSV, or a summary line and a table of the changed contacts."""
+    if fmt == "json":
+        return render_json(
+            {
+                "contacts": sim.contacts,
+                "score_changes": sim.score_changes,
+                "segment_changes": sim.segment_changes,
+                "tag_changes": sim.tag_changes,
+                "changes": [c.as_json() for c in sim.changes],
+            }
+        )
+    headers = ["contact_id", "email", "scores", "segment", "tags +", "tags -"]
+    rows = [
+        [
+            c.contact_id,
+            c.email,
+            "; ".join(f"{n} {a} → {b}" for n, (a, b) in c.scores.items()),
+            "" if c.segment is None else f"{c.segment[0] or '-'} → {c.segment[1] or '-'}",
+            " ".join(c.tags_added),
+            " ".join(c.tags_removed),
+        ]
+        for c in (sim.changes if fmt == "csv" else sim.changes[:TABLE_ROWS])  # a table: its first rows
+    ]
+    if fmt == "csv":
+        return render_csv(headers, rows)
+    summary = (
+        f"{sim.contacts:,} contacts: {len(sim.changes):,} would change "
+        f"(score {sim.score_changes:,}, segment {sim.segment_changes:,}, tags {sim.tag_changes:,})\n"
+    )
+    return summary + (render_table(None, headers, rows, total=len(sim.changes)) if rows else "")
 
 
 def compare_quality(
