@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_daemon_latency.py
 	$(BIN)/python benchmarks/bench_shared_budget.py
 	$(BIN)/python benchmarks/bench_decay_steps.py
+	$(BIN)/python benchmarks/bench_tables.py
 
 # The image's pinned, hashed dependencies (docker/requirements.txt) from pyproject.toml: run after
 # changing a dependency (needs pip-tools: $(BIN)/pip install pip-tools).

@@ -501,7 +501,7 @@ def test_two_processes_loading_into_a_new_database_at_once(tmp_path: Path) -> No
     outcomes = [p.communicate(timeout=120) for p in procs]
     for p, (out, err) in zip(procs, outcomes, strict=True):
         assert p.returncode == 0, err.decode()
-        assert b"read 1000" in out
+        assert b"read 1,000" in out
     new = [int(out.decode().split("new ")[1].split(",")[0]) for out, _ in outcomes]
     assert sum(new) == 825  # every event stored once, whoever stored it
     assert state(db)["events"] == 825

@@ -24,7 +24,7 @@ from acsync.jobs.pull import backfill, sync
 from acsync.jobs.push import push
 from acsync.jobs.score import score
 from acsync.jobs.setup import setup
-from acsync.output import render_toml
+from acsync.output import count, render_toml
 from acsync.progress import Reporter
 from acsync.sandbox import Sandbox, seed_account
 from acsync.sandbox.readback import acsync_wants, mismatches
@@ -95,7 +95,7 @@ def run_demo(
         )
         config = directory / "acsync.toml"
         config.write_text(render_toml(data), encoding="utf-8")
-        say(f"sandbox: a fake ActiveCampaign with {contacts:,} contacts at {sb_server.url}")
+        say(f"sandbox: a fake ActiveCampaign with {count(contacts, 'contact')} at {sb_server.url}")
         say(f"  its rate limit is raised to {RATE:g} requests/s for the demo (AC allows 5)")
         say(f"config: {config} (the rules of config.example.toml)")
         client = AcClient(sb_server.url, "sandbox", requests_per_second=RATE)
@@ -106,8 +106,8 @@ def run_demo(
             say("\n== backfill: all history from AC")
             pulled = backfill(store, client, at(), progress=progress)
             say(
-                f"  {pulled.contacts:,} contacts, {pulled.new:,} events, "
-                f"{sum(pulled.requests.values()):,} requests"
+                f"  {count(pulled.contacts, 'contact')}, {count(pulled.new, 'event')}, "
+                f"{count(sum(pulled.requests.values()), 'request')}"
             )
             receiver = WebhookApp(db, TOKEN, busy_timeout=settings.store.busy_timeout)
             with Server(receiver) as hook_server:
@@ -117,21 +117,27 @@ def run_demo(
                     bodies = webhook_bodies(sandbox.account, max(20, contacts // 10), seed, naive_share=0.2)
                 statuses = post_webhooks(url, bodies)
                 say(
-                    f"  the sandbox posted {len(bodies)} webhooks as AC does; "
-                    f"answered 200: {statuses.count(200)}"
+                    f"  the sandbox posted {count(len(bodies), 'webhook')} as AC does; "
+                    f"answered 200: {statuses.count(200):,}"
                 )
             inbox = ingest_inbox(store, at())
-            say(f"  turned into events: {inbox.new} new, {inbox.duplicate} already known")
+            say(f"  turned into events: {inbox.new:,} new, {inbox.duplicate:,} already known")
             say("\n== sync, score, push")
             again = sync(store, client, at())
-            say(f"  sync: {again.contacts} changed contacts, {again.new} new events")
+            say(f"  sync: {count(again.contacts, 'changed contact')}, {count(again.new, 'new event')}")
             scored = score(store, settings.ruleset(), settings.fingerprints(), at())
-            say(f"  score: {scored.evaluated:,} contacts evaluated, {scored.queued:,} writes for AC queued")
+            say(
+                f"  score: {count(scored.evaluated, 'contact')} evaluated, "
+                f"{count(scored.queued, 'write')} for AC queued"
+            )
             pushed = push(store, client, settings.push, at(), progress=progress)
             say(
-                f"  push: fields of {pushed.fields:,} contacts, {pushed.tags_added} tags added, "
-                f"{pushed.batches} bulk imports, {sum(pushed.requests.values())} requests"
+                f"  push: fields of {count(pushed.fields, 'contact')}, "
+                f"{count(pushed.tags_added, 'tag')} added, "
+                f"{count(pushed.batches, 'bulk import')}, {count(sum(pushed.requests.values()), 'request')}"
             )
+            for problem in pushed.problems():  # never a silent "done" when something was not written
+                say(f"  push: not all written: {problem}")
             result = DemoResult(directory, config, db, settings)
             _check(store, sandbox, settings, result)
     return result

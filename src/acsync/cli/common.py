@@ -22,9 +22,9 @@ import click
 from acsync import masking
 from acsync.clock import utcnow
 from acsync.config import Settings, config_path, load_config
-from acsync.core.timefmt import parse_when
+from acsync.core.timefmt import human, parse_when
 from acsync.failures import Failure, describe
-from acsync.output import render_csv, render_json, render_table
+from acsync.output import TABLE_ROWS, render_csv, render_json, render_table
 from acsync.store import Store
 
 FORMATS = click.Choice(["table", "csv", "json"])
@@ -182,33 +182,38 @@ def warn_stale(store: Store, now: datetime, *, ledger_only: bool = False) -> Non
     dirty, due = staleness(store.conn, now)
     if dirty:
         click.secho(
-            f"warning: {dirty} contact(s) have changes not yet scored; run `acsync score` first",
+            f"warning: {dirty:,} contact(s) have changes not yet scored; run `acsync score` first",
             fg="yellow",
             err=True,
         )
     if due and not ledger_only:
-        scored = store.get_meta("scored_at") or "?"
+        scored = store.get_meta("scored_at")
         click.secho(
-            f"note: the stored scores are as of the last `acsync score` ({scored}); {due} contact(s) "
+            "note: the stored scores are as of the last `acsync score` "
+            f"({human(scored) if scored else '?'}); "
+            f"{due:,} contact(s) "
             "have changed since: run `acsync score` again, or pass --at",
             fg="yellow",
             err=True,
         )
 
 
-def short_time(instant: str | None) -> str:
-    """``2026-03-01T09:30:00Z`` → ``2026-03-01 09:30`` (all times in tables are UTC)."""
-    return "" if instant is None else f"{instant[:10]} {instant[11:16]}"
-
-
 def format_rows(
-    fmt: str, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], data: Any
+    fmt: str,
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    data: Any,
+    *,
+    total: int | None = None,
 ) -> str:
+    """``json``: ``data``; ``csv``: every row, plain; ``table``: the first ``TABLE_ROWS`` rows
+    for people, then a note with how many more (of ``total``, by default ``len(rows)``)."""
     if fmt == "json":
         return render_json(data)
     if fmt == "csv":
         return render_csv(headers, rows)
-    return render_table(title, headers, rows)
+    return render_table(title, headers, rows, limit=TABLE_ROWS, total=total)
 
 
 FORMAT_OPTION = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
@@ -240,4 +245,4 @@ def reading(obj: Context, at: datetime | None) -> Iterator[Store]:
 
 
 def emit_report(report: Any, fmt: str, output: str | None) -> None:
-    emit(format_rows(fmt, report.title, report.headers, report.cells(), report.rows), output)
+    emit(report.render(fmt), output)

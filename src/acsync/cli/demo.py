@@ -57,7 +57,7 @@ def sandbox(port: int, contacts: int, seed: int, token: str, host: str, rate_lim
     account.start_clock(time.monotonic, utcnow())  # AC stamps a write with the time it happens
     with listening(host, port, "--port"):
         server = serve_sandbox(Sandbox(account, token=token, rate_limit=rate_limit or None), port, host=host)
-    click.echo(f"ActiveCampaign sandbox: {len(account.contacts)} contacts (seed {seed})")
+    click.echo(f"ActiveCampaign sandbox: {len(account.contacts):,} contacts (seed {seed})")
     click.echo(f"  API URL   {server.url}        (activecampaign.url)")
     click.echo(f"  API token {token}             (ACSYNC_ACTIVECAMPAIGN__API_TOKEN)")
     click.echo(f"  journal   {server.url}/__sandbox/journal")
@@ -104,7 +104,7 @@ def demo(obj: Context, contacts: int, seed: int, directory: str, quiet: bool) ->
     if result.mismatches:
         for line in result.mismatches[:10]:
             click.secho(f"  {line}", fg="red", err=True)
-        raise AcsyncError(f"AC does not hold the local state for {len(result.mismatches)} contact(s)")
+        raise AcsyncError(f"AC does not hold the local state for {len(result.mismatches):,} contact(s)")
     click.secho(
         f"\nchecked: the sandbox now holds exactly the local scores, segments and tags of {result.checked:,} "
         "contacts",
@@ -121,7 +121,7 @@ def demo(obj: Context, contacts: int, seed: int, directory: str, quiet: bool) ->
         }
         for report_ in reports.values():
             click.echo()
-            emit(render_table(report_.title, report_.headers, report_.cells()))
+            emit(report_.render("table"))
         _demo_quality(conn, ruleset, sdef, now)
     html = result.directory / "report.html"
     html.write_text(

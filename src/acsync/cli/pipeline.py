@@ -11,6 +11,7 @@ import click
 from acsync.cli.common import AT_OPTION, Context, emit, parse_at, parse_since
 from acsync.cli.writeback import push_if_set_up
 from acsync.clock import utcnow
+from acsync.core.timefmt import human
 from acsync.output import render_table
 from acsync.store import Store
 
@@ -41,32 +42,35 @@ def ingest(obj: Context, source: Any, inbox: bool) -> None:
     for r in report.rejected[:50]:
         click.echo(f"line {r.line}: {r.reason}", err=True)
     if len(report.rejected) > 50:
-        click.echo(f"... and {len(report.rejected) - 50} more rejected lines", err=True)
+        click.echo(f"... and {len(report.rejected) - 50:,} more rejected lines", err=True)
     click.echo(
-        f"read {report.read}, new {report.new}, duplicate {report.duplicate}, rejected {len(report.rejected)}"
+        f"read {report.read:,}, new {report.new:,}, duplicate {report.duplicate:,}, "
+        f"rejected {len(report.rejected):,}"
     )
     if report.rejected:
         sys.exit(1)
 
 
 def _pull_summary(report: Any, title: str) -> None:
-    events = ", ".join(f"{k} {v}" for k, v in sorted(report.events.items())) or "none"
+    events = ", ".join(f"{k} {v:,}" for k, v in sorted(report.events.items())) or "none"
     click.echo(
-        f"{title}: contacts {report.contacts}; new events {report.new} ({events}); "
-        f"already known {report.duplicate}"
+        f"{title}: contacts {report.contacts:,}; new events {report.new:,} ({events}); "
+        f"already known {report.duplicate:,}"
     )
     if report.deleted:
-        click.echo(f"contacts gone from ActiveCampaign (404), marked deleted: {report.deleted}")
+        click.echo(f"contacts gone from ActiveCampaign (404), marked deleted: {report.deleted:,}")
     if report.own_writes or report.swept:
         click.echo(
-            f"changed only by acsync's own push (not re-read): {report.own_writes}; "
-            f"trackingLogs re-read by the sweep: {report.swept}"
+            f"changed only by acsync's own push (not re-read): {report.own_writes:,}; "
+            f"trackingLogs re-read by the sweep: {report.swept:,}"
         )
     rows = [[endpoint, n] for endpoint, n in sorted(report.requests.items())]
     if rows:
         emit(
             render_table(
-                f"requests to ActiveCampaign: {sum(report.requests.values())}", ["endpoint", "requests"], rows
+                f"requests to ActiveCampaign: {sum(report.requests.values()):,}",
+                ["endpoint", "requests"],
+                rows,
             )
         )
 
@@ -85,8 +89,8 @@ def score_now(obj: Context, store: Store) -> None:
     report = run_score(store, settings.ruleset(), settings.fingerprints(), utcnow())
     _score_failures(store, report)
     click.echo(
-        f"scored: ledgers rebuilt {report.rebuilt}, contacts evaluated {report.evaluated}, "
-        f"changed {report.changed}"
+        f"scored: ledgers rebuilt {report.rebuilt:,}, contacts evaluated {report.evaluated:,}, "
+        f"changed {report.changed:,}"
     )
 
 
@@ -146,7 +150,7 @@ def sync(obj: Context, quiet: bool, no_push: bool) -> None:
         report = run_sync(store, client, utcnow(), progress=reporter(quiet), sweep=sweep)
         _pull_summary(report, "sync")
         inbox = ingest_inbox(store, utcnow(), zone=settings.activecampaign.zone)
-        click.echo(f"inbox: {inbox.rows} webhooks; events new {inbox.new}, duplicate {inbox.duplicate}")
+        click.echo(f"inbox: {inbox.rows:,} webhooks; events new {inbox.new:,}, duplicate {inbox.duplicate:,}")
         score_now(obj, store)
         if not no_push:
             push_if_set_up(obj, store, quiet)
@@ -157,9 +161,10 @@ def _ingest_inbox(obj: Context) -> None:
 
     with obj.store() as store:
         report = ingest_inbox(store, utcnow(), zone=obj.settings.activecampaign.zone)
-    statuses = ", ".join(f"{k} {v}" for k, v in sorted(report.statuses.items())) or "nothing waiting"
+    statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(report.statuses.items())) or "nothing waiting"
     click.echo(
-        f"inbox: {report.rows} webhooks ({statuses}); events new {report.new}, duplicate {report.duplicate}"
+        f"inbox: {report.rows:,} webhooks ({statuses}); events new {report.new:,}, "
+        f"duplicate {report.duplicate:,}"
     )
     if report.statuses["unknown"]:
         unknown = sorted(t for t in report.types if t not in _known_webhook_types())
@@ -199,14 +204,14 @@ def score(obj: Context, at_text: str | None, full: bool, workers: int | None) ->
             store, settings.ruleset(), settings.fingerprints(), now, full=full, workers=workers
         )
         _score_failures(store, report)
-    used = f" ({report.workers} worker processes)" if report.workers else ""
+    used = f" ({report.workers:,} worker processes)" if report.workers else ""
     click.echo(
-        f"scored at {report.at.isoformat()}: ledgers rebuilt {report.rebuilt}, "
-        f"contacts evaluated {report.evaluated}, changed {report.changed}{used}"
+        f"scored at {human(report.at)}: ledgers rebuilt {report.rebuilt:,}, "
+        f"contacts evaluated {report.evaluated:,}, changed {report.changed:,}{used}"
     )
     if report.failed:
         click.echo(
-            f"error: {len(report.failed)} contact(s) not scored (reasons above; the rest were scored): "
+            f"error: {len(report.failed):,} contact(s) not scored (reasons above; the rest were scored): "
             "remove or correct their events, then run acsync score again",
             err=True,
         )

@@ -140,7 +140,7 @@ def _warn_rules(obj: Context, store: Store) -> None:
     dirty = store.conn.execute("SELECT count(*) FROM contacts WHERE dirty > 0").fetchone()[0]
     if dirty:
         click.secho(
-            f"warning: {dirty} contact(s) have events not yet scored; run `acsync score` first",
+            f"warning: {dirty:,} contact(s) have events not yet scored; run `acsync score` first",
             fg="yellow",
             err=True,
         )

@@ -24,12 +24,12 @@ from acsync.cli.common import (
     parse_since,
     reading,
     score_def,
-    short_time,
     warn_stale,
 )
 from acsync.clock import utcnow
+from acsync.core.timefmt import human
 from acsync.errors import AcsyncError
-from acsync.output import render_json, render_table
+from acsync.output import TABLE_ROWS, count, number, render_json, render_table
 
 
 @click.command()
@@ -55,32 +55,32 @@ def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
         return
     scores = ", ".join(f"{k} {v}" for k, v in data["scores"].items())
     tags = ", ".join(data["tags"]) or "none"
-    title = f"{info.label} at {data['at']}: {scores}; segment {data['segment'] or '-'}; tags {tags}"
+    title = f"{info.label} at {human(data['at'])}: {scores}; segment {data['segment'] or '-'}; tags {tags}"
     several = len(data["scores"]) > 1
     headers = [*(["score"] if several else []), "awarded", "rule", "kind", "points", "value", "why", "about"]
     rows = [
         [
             *([e["score"]] if several else []),
-            short_time(e["awarded_at"]),
+            human(e["awarded_at"]),
             e["rule"],
             e["kind"],
-            f"{e['points']:g}",
-            f"{e['value']:g}" if e["counts"] else "-",
+            number(e["points"]),
+            number(e["value"]) if e["counts"] else "-",
             e["reason"],
             e["about"],
         ]
         for e in data["entries"]
     ]
-    emit(render_table(title, headers, rows))
+    emit(render_table(title, headers, rows, all_rows="--format json"))
     for name, total in data["totals"].items():
         for key, word in (("floor", "floor"), ("cap", "cap")):
             if total[f"{key}_applied"]:
                 click.echo(
-                    f"{name}: the counting entries add up to {total['entries']:g}; "
-                    f"its {word} {total[key]:g} applies: {name} is {total['score']}"
+                    f"{name}: the counting entries add up to {number(total['entries'])}; "
+                    f"its {word} {number(total[key])} applies: {name} is {number(total['score'])}"
                 )
     for t in data["tag_details"]:
-        click.echo(f"tag {t['tag']}: wanted since {short_time(t['since'])} UTC ({', '.join(t['rules'])})")
+        click.echo(f"tag {t['tag']}: wanted since {human(t['since'])} ({', '.join(t['rules'])})")
     click.echo("value '-': the entry does not count at this instant (why says so)")
 
 
@@ -112,14 +112,14 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
     names = [s.name for s in ruleset.scores]
     rows.sort(key=lambda r: (-r.scores.get(names[0], 0), r.email or "", r.contact_id or ""))
     headers = ["contact_id", "email", *names, "segment", "tags"]
+    shown = rows if fmt == "csv" else rows[:TABLE_ROWS]  # a table shows its first rows only
     table = [
-        [r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, " ".join(r.tags)] for r in rows
+        [r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, " ".join(r.tags)] for r in shown
     ]
-    when = "now (stored)" if at is None else at.isoformat()
-    emit(
-        format_rows(fmt, f"{len(rows)} contacts, {when}", headers, table, [r.as_json() for r in rows]),
-        output,
-    )
+    when = "now (stored)" if at is None else human(at)
+    title = f"{count(len(rows), 'contact')}, {when}"
+    data = [r.as_json() for r in rows] if fmt == "json" else None
+    emit(format_rows(fmt, title, headers, table, data, total=len(rows)), output)
 
 
 @report.command("top")

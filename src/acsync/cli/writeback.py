@@ -73,7 +73,7 @@ def push(obj: Context, dry_run: bool, fmt: str, quiet: bool) -> None:
         keys = ["contact", "email", "kind", "name", "in_ac", "will", "route"]
         headers = ["contact", "email", "kind", "name", "in AC now", "push will", "route"]
         table = [[r[k] for k in keys] for r in rows]
-        emit(format_rows(fmt, f"push would write {len(rows)} change(s)", headers, table, rows))
+        emit(format_rows(fmt, f"push would write {len(rows):,} change(s)", headers, table, rows))
         return
     with obj.store() as store:
         push_now(obj, store, quiet)
@@ -96,19 +96,20 @@ def push_now(obj: Context, store: Store, quiet: bool) -> None:
     client = client_from_config(obj.settings.activecampaign, db_path=obj.db_path)
     report = run_push(store, client, obj.settings.push, utcnow(), progress=reporter(quiet))
     click.echo(
-        f"pushed: fields of {report.fields} contacts, tags added {report.tags_added}, removed "
-        f"{report.tags_removed}; bulk imports {report.batches}; requests {sum(report.requests.values())}"
+        f"pushed: fields of {report.fields:,} contacts, tags added {report.tags_added:,}, removed "
+        f"{report.tags_removed:,}; bulk imports {report.batches:,}; "
+        f"requests {sum(report.requests.values()):,}"
     )
     if report.retry or report.waiting:
         click.echo(
-            f"left for the next push: {report.retry} failed writes, {report.waiting} in running imports"
+            f"left for the next push: {report.retry:,} failed writes, {report.waiting:,} in running imports"
         )
     if report.deleted:
         click.secho(
-            f"{report.deleted} contact(s) were deleted in ActiveCampaign: not written again", fg="yellow"
+            f"{report.deleted:,} contact(s) were deleted in ActiveCampaign: not written again", fg="yellow"
         )
     if report.dead:
-        click.secho(f"{report.dead} write(s) refused: see `acsync outbox --dead`", fg="yellow", err=True)
+        click.secho(f"{report.dead:,} write(s) refused: see `acsync outbox --dead`", fg="yellow", err=True)
     if report.undone:
         click.secho(
             f"bulk import created contact(s) {', '.join(report.undone)} in ActiveCampaign (an e-mail "
@@ -140,7 +141,7 @@ def outbox(obj: Context, dead: bool, retry: bool, fmt: str) -> None:
     if retry:
         with obj.store() as store, store.write() as conn:
             n = box.retry_dead(conn)
-        click.echo(f"{n} write(s) are due again: run `acsync push`")
+        click.echo(f"{n:,} write(s) are due again: run `acsync push`")
         return
     with obj.store(readonly=True) as store:
         rows = box.listing(store.conn, dead=dead)
@@ -158,7 +159,7 @@ def outbox(obj: Context, dead: bool, retry: bool, fmt: str) -> None:
         }
         for r in rows
     ]
-    title = f"{len(rows)} {'dead' if dead else 'pending'} write(s)"
+    title = f"{len(rows):,} {'dead' if dead else 'pending'} write(s)"
     emit(format_rows(fmt, title, headers, [[d[h] for h in headers] for d in data], data))
 
 

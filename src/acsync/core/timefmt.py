@@ -92,8 +92,8 @@ def iso_or_none(t: datetime | None) -> str | None:
     return None if t is None else iso(t)
 
 
-def for_people(t: datetime) -> str:
-    """An instant as people read it, to the minute and saying UTC: ``2026-12-01 19:46 UTC``
-    (the form of ``acsync explain``'s reasons)."""
-    text = iso(t)
+def human(t: datetime | str) -> str:
+    """An instant for people, ``2026-03-01 09:30 UTC``, from a datetime or its stored form.
+    (Machines get ``iso``: ``2026-03-01T09:30:00Z``.)"""
+    text = iso(t if isinstance(t, datetime) else datetime.fromisoformat(t))
     return f"{text[:10]} {text[11:16]} UTC"

@@ -24,6 +24,7 @@ from acsync.config import ActiveCampaignConfig
 from acsync.core.ac_values import as_int
 from acsync.jobs import sources
 from acsync.jobs.pull import sweep_budget
+from acsync.output import duration
 from acsync.store import Store
 
 EMAIL = re.compile(r"[^@\s\"'<>]+@[^@\s\"'<>]+\.[A-Za-z]{2,}")
@@ -117,7 +118,7 @@ def diagnose(
     rate = cfg.requests_per_second
     budget = sweep_budget(cfg, cycle_seconds)
     d.estimates = [
-        ("backfill", f"about {backfill:,} requests, {_duration(backfill / rate)} at {rate:g} requests/s"),
+        ("backfill", f"about {backfill:,} requests, {duration(backfill / rate)} at {rate:g} requests/s"),
         (
             "idle sync cycle",
             f"3 requests (contacts changed, recent campaigns, orders) + the sweep's {budget} trackingLogs",
@@ -131,23 +132,13 @@ def diagnose(
             "site visits",
             "no webhook and no udate move: seen within "
             + (
-                f"{_duration(n / (budget // 2) * cycle_seconds)} (the sweep)"
+                f"{duration(n / (budget // 2) * cycle_seconds)} (the sweep)"
                 if budget >= 2
                 else "never (sweep off)"
             ),
         ),
     ]
     return d
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def redact(value: Any, token: str) -> Any:

@@ -111,6 +111,7 @@ class PushReport:
     tags_removed: int = 0
     batches: int = 0  # bulk imports sent
     retry: int = 0  # writes that failed and wait for a later push
+    maybe_sent: int = 0  # … of those, the ones whose answer was lost: the next push looks in AC first
     dead: int = 0  # writes given up: `acsync outbox --dead`
     deleted: int = 0  # contacts AC answered 404 for
     waiting: int = 0  # writes in bulk imports still running: the next push polls them
@@ -118,6 +119,19 @@ class PushReport:
     undone: list[str] = field(default_factory=list)  # … of those, the ones acsync deleted again at once
     checked: int = 0  # writes whose answer was lost, looked up in AC before anything was sent again
     requests: Counter[str] = field(default_factory=Counter)
+
+    def problems(self) -> list[str]:
+        """What was not written, in words (empty: every write went through)."""
+        out = []
+        if failed := self.retry - self.maybe_sent:
+            out.append(f"{failed:,} failed (the next push tries again)")
+        if self.maybe_sent:
+            out.append(f"{self.maybe_sent:,} may have been sent (the next push looks in AC first)")
+        if self.dead:
+            out.append(f"{self.dead:,} refused (acsync outbox --dead)")
+        if self.waiting:
+            out.append(f"{self.waiting:,} in imports still running (the next push polls them)")
+        return out
 
 
 Contact = tuple[int, list[Row]]  # local id, its due rows
@@ -137,10 +151,13 @@ def push(
     push from this database is running."""
     pusher = _Pusher(store, client, cfg, now, sleep, clock, progress or Silent())
     with one_pusher(store.path, now):
+        ended = False
         try:
             pusher.run()
+            ended = True
         finally:
             pusher.report.requests = Counter(client.requests) - pusher.requests_before
+            pusher.progress.finish("push", pusher.report.problems() if ended else ["stopped before the end"])
             pusher.progress.close()
     return pusher.report
 
@@ -761,6 +778,7 @@ class _Pusher:
                     self.report.dead += 1
                 else:
                     self.report.retry += 1
+                    self.report.maybe_sent += maybe_sent
 
     def _dead(self, rows: Sequence[Row], error: str) -> None:
         with self._write():

@@ -13,7 +13,7 @@ from acsync.core import quality as q
 from acsync.core.rules import Ruleset, ScoreDef
 from acsync.core.scoring import evaluate, steps
 from acsync.core.timefmt import iso
-from acsync.output import render_csv, render_json, render_table
+from acsync.output import TABLE_ROWS, fixed, render_csv, render_json, render_table, share
 from acsync.reports.quality import Collected, Options, population, summarize, summary_lines
 from acsync.store.read import all_contacts, replayed_ledgers
 
@@ -97,15 +97,15 @@ def render(sim: Simulation, fmt: str) -> str:
             " ".join(c.tags_added),
             " ".join(c.tags_removed),
         ]
-        for c in sim.changes
+        for c in (sim.changes if fmt == "csv" else sim.changes[:TABLE_ROWS])  # a table: its first rows
     ]
     if fmt == "csv":
         return render_csv(headers, rows)
     summary = (
-        f"{sim.contacts} contacts: {len(sim.changes)} would change "
-        f"(score {sim.score_changes}, segment {sim.segment_changes}, tags {sim.tag_changes})\n"
+        f"{sim.contacts:,} contacts: {len(sim.changes):,} would change "
+        f"(score {sim.score_changes:,}, segment {sim.segment_changes:,}, tags {sim.tag_changes:,})\n"
     )
-    return summary + (render_table(None, headers, rows) if rows else "")
+    return summary + (render_table(None, headers, rows, total=len(sim.changes)) if rows else "")
 
 
 def compare_quality(
@@ -146,19 +146,28 @@ COMPARED = ("samples", "converted", "base_rate", "auc", "auc_ci", "pr_auc", "pr_
 
 
 def render_comparison(r: dict[str, Any], fmt: str) -> str:
-    """Side by side: the summary figures, then conversion per decile of each ruleset's score."""
-    from acsync.output import render_csv, render_json, render_table
-
+    """Side by side: the summary figures, then conversion per decile of each ruleset's score.
+    For people (``table``): shares ``16.0 %``, counts ``1,000``; ``csv``: plain numbers, an
+    interval as its two ends, a decile's rate and lift on rows of their own."""
     if fmt == "json":
         return render_json(r)
     a, b = r["current"], r["proposed"]
-    grouped = fmt != "csv"  # thousands separators are for people; CSV holds plain numbers
-    rows: list[list[Any]] = [[key, _cell(a[key], grouped), _cell(b[key], grouped)] for key in COMPARED]
-    for da, db in zip(a["deciles"], b["deciles"], strict=True):
-        rows.append([f"decile {da['decile']} rate / lift", _decile(da), _decile(db)])
     headers = ["figure", f"current ({a['score']})", f"proposed ({b['score']})"]
     if fmt == "csv":
+        rows: list[list[Any]] = []
+        for key in COMPARED:
+            if key.endswith("_ci"):
+                for end, i in (("low", 0), ("high", 1)):
+                    rows.append([f"{key}_{end}", _end(a[key], i), _end(b[key], i)])
+            else:
+                rows.append([key, a[key], b[key]])
+        for da, db in zip(a["deciles"], b["deciles"], strict=True):
+            rows.append([f"decile {da['decile']} rate", da["rate"], db["rate"]])
+            rows.append([f"decile {da['decile']} lift", da["lift"], db["lift"]])
         return render_csv(headers, rows)
+    rows = [[key, _cell(key, a[key]), _cell(key, b[key])] for key in COMPARED]
+    for da, db in zip(a["deciles"], b["deciles"], strict=True):
+        rows.append([f"decile {da['decile']} rate / lift", _decile(da), _decile(db)])
     ci = r["auc_difference_ci"]
     head = summary_lines(a)[0]
     diff = "-" if r["auc_difference"] is None else f"{r['auc_difference']:+.3f}"
@@ -175,18 +184,25 @@ def render_comparison(r: dict[str, Any], fmt: str) -> str:
     lines = [head, f"AUC proposed − current: {diff}{span}{judged}"]
     if not (a["enough"] and b["enough"]):
         lines.append(a["verdict"])
-    return "\n".join(lines) + "\n" + render_table(None, headers, rows)
+    return "\n".join(lines) + "\n" + render_table(None, headers, rows, limit=None)
 
 
-def _cell(v: Any, grouped: bool = True) -> str:
+def _end(ci: list[float] | None, i: int) -> float | None:
+    return None if ci is None else ci[i]
+
+
+def _cell(key: str, v: Any) -> str:
+    """A figure for people: counts with separators, the base rate as a share, AUCs to 4 decimals."""
     if v is None:
         return "-"
     if isinstance(v, list):
-        return f"[{_cell(v[0], grouped)}, {_cell(v[1], grouped)}]"
+        return f"[{_cell(key, v[0])}, {_cell(key, v[1])}]"
+    if key == "base_rate":
+        return share(v)
     if isinstance(v, int):
-        return f"{v:,}" if grouped else str(v)
-    return f"{v:.4f}"
+        return f"{v:,}"
+    return fixed(v, 4)
 
 
 def _decile(d: dict[str, Any]) -> str:
-    return "-" if d["rate"] is None else f"{100 * d['rate']:.1f}% / {d['lift'] or 0:.2f}"
+    return "-" if d["rate"] is None else f"{share(d['rate'])} / {fixed(d['lift'] or 0)}"

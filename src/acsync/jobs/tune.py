@@ -251,10 +251,10 @@ def render(r: dict[str, Any], fmt: str) -> str:
         return _header(r, "# ") + str(r["toml"])
     headers = ["rule", "kind", "points", "suggested", "weight (log-odds per unit)", "note"]
     rows = [
-        [x["rule"], x["kind"], f"{x['points']:g}", f"{x['suggested']:g}", f"{x['weight']:+.4f}", x["note"]]
+        [x["rule"], x["kind"], x["points"], x["suggested"], f"{x['weight']:+.4f}", x["note"]]
         for x in r["rules"]
-    ]
-    return _header(r, "") + render_table(None, headers, rows)
+    ]  # points through the table's own formatting: 45, 2.5
+    return _header(r, "") + render_table(None, headers, rows, limit=None)
 
 
 def _header(r: dict[str, Any], prefix: str) -> str:

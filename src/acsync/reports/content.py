@@ -19,7 +19,7 @@ from datetime import datetime
 
 from acsync.core.event import ATTRIBUTES
 from acsync.core.rules import ContentType, Ruleset, ScoreDef
-from acsync.core.timefmt import iso
+from acsync.core.timefmt import human, iso
 from acsync.reports.parallel import summed
 from acsync.reports.past import start_value
 from acsync.reports.table import Report
@@ -91,7 +91,7 @@ def content(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, at: date
                 "measured": measured,
             }
         )
-    return Report(f"content performance ({sdef.name}), up to {iso(at)}", headers, rows)
+    return Report(f"content performance ({sdef.name}), up to {human(at)}", headers, rows)
 
 
 def where_clause(

@@ -17,7 +17,7 @@ from typing import Any
 
 from acsync.core.durations import add_months, parse_duration
 from acsync.core.rules import Ruleset, ScoreDef
-from acsync.core.timefmt import for_people, from_iso, iso
+from acsync.core.timefmt import from_iso, human, iso
 from acsync.reports.content import content
 from acsync.reports.explain import explain
 from acsync.reports.history import contact_history, distribution
@@ -47,9 +47,9 @@ def page(
     with Store.open(db, busy_timeout, readonly=True) as store:
         scored = store.get_meta("scored_at")
     if at is not None:
-        as_of, explain_at = f"at {for_people(at)}", at
+        as_of, explain_at = f"at {human(at)}", at
     elif scored is not None:
-        as_of, explain_at = f"as last scored, {for_people(from_iso(scored))}", from_iso(scored)
+        as_of, explain_at = f"as last scored, {human(from_iso(scored))}", from_iso(scored)
     else:
         as_of, explain_at = "as stored (never scored: run `acsync score`)", now
 
@@ -86,8 +86,8 @@ def page(
         title=title,
         score=sdef.name,
         as_of=as_of,
-        when=for_people(when),
-        generated=for_people(now),
+        when=human(when),
+        generated=human(now),
         bands=bands,
         explain_at="" if at is None and scored is None else iso(explain_at),
         **results,

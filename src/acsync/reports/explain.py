@@ -18,7 +18,8 @@ from acsync.core.event import Event
 from acsync.core.ledger import AWARD, DYNAMIC_RESET, FLAG, PENALTY, RESET, Entry, wipes
 from acsync.core.rules import Rule, Ruleset
 from acsync.core.scoring import clamp, contributions, evaluate, raw_score, round_score
-from acsync.core.timefmt import iso, iso_or_none
+from acsync.core.timefmt import human, iso, iso_or_none
+from acsync.output import duration, fixed, number
 from acsync.store.events import events_by_contact
 from acsync.store.read import ContactInfo, stored_ledger
 
@@ -32,9 +33,7 @@ COUNTS, EXPIRED, WIPED, PENDING, OVER_LIMIT, ENDED = (
 )
 
 
-def when(t: datetime) -> str:
-    """An instant for people: ``2026-03-01 09:30 UTC``."""
-    return f"{iso(t)[:10]} {iso(t)[11:16]} UTC"
+when = human  # an instant for people: ``2026-03-01 09:30 UTC``
 
 
 def explain(conn: sqlite3.Connection, ruleset: Ruleset, contact: ContactInfo, at: datetime) -> dict[str, Any]:
@@ -129,15 +128,12 @@ def _why(e: Entry, counts: bool, value: float, at: datetime, resets: list[Entry]
         return COUNTS, "counts until the next qualifying activity ends the episode"
     parts = ["counts"]
     if e.half_life:
-        parts.append(f"decayed to {value:.1f} of {e.points:g} (half-life {_days(e.half_life)})")
+        parts.append(
+            f"decayed to {fixed(value, 1)} of {number(e.points)} (half-life {duration(e.half_life)})"
+        )
     if e.expires_at is not None:
         parts.append(f"until {when(e.expires_at)}")
     return COUNTS, ", ".join(parts)
-
-
-def _days(seconds: float) -> str:
-    days = seconds / 86400
-    return f"{days:g} day{'s' if days != 1 else ''}" if days >= 1 else f"{seconds / 3600:g} h"
 
 
 def _refused(
@@ -236,6 +232,6 @@ def about_event(e: Event) -> str:
         f"form {e.form}" if e.form else "",
         f"list {e.list}" if e.list else "",
         e.name or "",
-        f"{e.value:g}" if e.value is not None else "",
+        number(e.value) if e.value is not None else "",
     ]
     return " ".join(p for p in parts if p)

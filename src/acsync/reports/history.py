@@ -19,7 +19,8 @@ from acsync.core.durations import Duration
 from acsync.core.ledger import AWARD, PENALTY, RESET, Entry
 from acsync.core.rules import Ruleset, ScoreDef
 from acsync.core.scoring import evaluate
-from acsync.core.timefmt import from_iso, iso
+from acsync.core.timefmt import from_iso, human, iso
+from acsync.output import signed
 from acsync.reports.explain import about_event
 from acsync.reports.past import Contact, start_value, values_at
 from acsync.reports.table import Report
@@ -78,7 +79,7 @@ def contact_history(
         )
         value, tags = new, now_tags
     headers = ["at", "score", "change", "segment", "cause", "tags"]
-    return Report(f"{sdef.name} of {who.label}, {iso(since)} to {iso(at)}", headers, rows)
+    return Report(f"{sdef.name} of {who.label}, {human(since)} to {human(at)}", headers, rows)
 
 
 def causes_at(
@@ -93,16 +94,18 @@ def causes_at(
         what = f" ({about[e.event]})" if e.event and about.get(e.event) else ""
         if e.awarded_at == t:
             if e.kind == AWARD:
-                out.append(f"{e.rule} {e.points:+g}{what}")
+                out.append(f"{e.rule} {signed(e.points)}{what}")
             elif e.kind == PENALTY:
-                out.append(f"{e.rule}: inactivity episode began, {e.points:+g}")
+                out.append(f"{e.rule}: inactivity episode began, {signed(e.points)}")
             elif e.kind == RESET:
                 out.append(f"{e.rule}: inactivity reset, everything earlier wiped")
         elif e.expires_at == t and e.points:
             if e.kind == PENALTY and e.ends_at == t:
-                ends.append(f"{e.rule}: episode ended by new activity, its {e.points:+g} no longer counts")
+                ends.append(
+                    f"{e.rule}: episode ended by new activity, its {signed(e.points)} no longer counts"
+                )
             else:
-                ends.append(f"{e.rule} {e.points:+g} of {iso(e.awarded_at)[:10]} expired{what}")
+                ends.append(f"{e.rule} {signed(e.points)} of {iso(e.awarded_at)[:10]} expired{what}")
     out += ends
     if not out:
         decaying = sorted({e.rule for e in mine if e.half_life and e.counts(t)})
@@ -152,5 +155,7 @@ def distribution(
         mean = sum(v * n for v, n in values.items()) / total if total else 0.0
         rows.append({"at": t, "contacts": total, "mean_score": round(mean, 2), **per_band})
     headers = ["at", "contacts", "mean_score", *bands]
-    title = f"{sdef.name} distribution every {every}, {rows[0]['at']} to {rows[-1]['at']}"
+    title = (
+        f"{sdef.name} distribution every {every}, {human(str(rows[0]['at']))} to {human(str(rows[-1]['at']))}"
+    )
     return Report(title, headers, rows)

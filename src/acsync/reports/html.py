@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from acsync.core.timefmt import for_people, from_iso
+from acsync.core.timefmt import from_iso, human
 from acsync.reports.table import Report
 
 BLUE, GREEN, RED, INK, GRID = "#0969da", "#2da44e", "#cf222e", "#1f2328", "#eaeef2"
@@ -85,7 +85,7 @@ def render(
 ) -> str:
     """The page. ``as_of`` says in words which state the scores are (``as last scored, 2026-12-01
     19:46 UTC`` or ``at …``); ``when`` the instant of the other reports and ``generated`` when the
-    page was made, both for people (``timefmt.for_people``); ``bands`` are the
+    page was made, both for people (``timefmt.human``); ``bands`` are the
     score's segments, hottest (highest threshold) first; ``explain_at`` is the ``--at`` the
     leads' sections were explained at (ISO), for the commands they name."""
     colours = segment_colours(bands)
@@ -251,7 +251,7 @@ def _table(
 def _history_caption(history: Report) -> str:
     if not history.rows:
         return "no samples"
-    first, last = (for_people(from_iso(str(history.rows[i]["at"]))) for i in (0, -1))
+    first, last = (human(from_iso(str(history.rows[i]["at"]))) for i in (0, -1))
     return f"contacts, mean score and contacts per segment at each sample, from {first} to {last}"
 
 
@@ -415,7 +415,7 @@ def _stacked(history: Report, colours: dict[str, str]) -> str:
             inner.append(
                 f"<rect x='{x + slot * 0.1:.1f}' y='{y:.1f}' width='{slot * 0.8:.1f}' height='{bh:.1f}' "
                 f"fill='{_colour(colours, band)}'><title>{escape(band)}: {int(row[band]):,} on "
-                f"{escape(for_people(times[i]))}</title></rect>"
+                f"{escape(human(times[i]))}</title></rect>"
             )
         if i % k == 0:
             inner.append(_text(x + slot / 2, h - bottom + 21, labels[i]))
@@ -570,7 +570,7 @@ def _segment_rates(segments: list[dict[str, Any]], base: float | None, colours: 
 
 
 def _short(instant: Any) -> str:
-    return "" if instant is None else for_people(from_iso(str(instant)))
+    return "" if instant is None else human(from_iso(str(instant)))
 
 
 def _lead(lead: Lead, score: str, as_of: str, explain_at: str, colours: dict[str, str]) -> str:

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from acsync.core.rules import Ruleset, ScoreDef
 from acsync.core.scoring import evaluate
-from acsync.core.timefmt import from_iso, iso
+from acsync.core.timefmt import from_iso, human, iso
+from acsync.output import SHARE, count, signed
 from acsync.reports.past import contacts, start_value, values_at
 from acsync.reports.table import Report, share
 from acsync.store.events import ledger_by_contact
@@ -64,9 +65,9 @@ def top(
                 "last_activity": last,
             }
         )
-    when = "now (stored)" if at is None else iso(at)
+    when = "now (stored)" if at is None else human(at)
     headers = ["rank", "contact_id", "email", "score", "segment", "tags", "last_activity"]
-    return Report(f"top {len(rows)} by {sdef.name}, {when}", headers, rows)
+    return Report(f"top {len(rows)} by {sdef.name}, {when}", headers, rows, limit=limit)
 
 
 def segments(
@@ -89,13 +90,13 @@ def segments(
     bands = sorted((s for s in ruleset.segments if s.score == sdef.name), key=lambda s: -s.min)
     names = [b.name for b in bands]
 
-    def count(values: dict[int, int]) -> dict[str | None, int]:
+    def tally(values: dict[int, int]) -> dict[str | None, int]:
         out: dict[str | None, int] = dict.fromkeys([*names, None], 0)
         for v in values.values():
             out[ruleset.segment_of(sdef.name, v)] += 1
         return out
 
-    now_counts, then_counts = count(now_values), count(then_values)
+    now_counts, then_counts = tally(now_values), tally(then_values)
     rows = []
     for name, low in [*((b.name, b.min) for b in bands), (None, None)]:
         if name is None and not now_counts[None] and not then_counts[None]:
@@ -110,9 +111,10 @@ def segments(
                 "change": now_counts[name] - then_counts[name],
             }
         )
-    when = "now (stored)" if stored else iso(at)
+    when = "now (stored)" if stored else human(at)
     headers = ["segment", "min", "contacts", "share", f"contacts_{days}d_ago", "change"]
-    return Report(f"segments of {sdef.name}, {when}, against {days} days earlier", headers, rows)
+    title = f"segments of {sdef.name}, {when}, against {count(days, 'day')} earlier"
+    return Report(title, headers, rows, kinds={"share": SHARE})
 
 
 def _exists(since: str | None, at: datetime) -> bool:
@@ -150,10 +152,11 @@ def inactive(conn: sqlite3.Connection, at: datetime) -> Report:
                 "rule": rule,
                 "since": since,
                 "days": (at - from_iso(since)).days,
-                "effect": {"penalty": f"{points:+g}", "reset": "reset"}.get(kind, "tag only"),
+                "effect": {"penalty": signed(points), "reset": "reset"}.get(kind, "tag only"),
                 "tag": tag,
                 "tag_in_ac": tag_in_ac,
             }
         )
     headers = ["contact_id", "email", "rule", "since", "days", "effect", "tag", "tag_in_ac"]
-    return Report(f"{len(people)} inactive contact(s) at {t}, in {len(rows)} episode(s)", headers, rows)
+    title = f"{count(len(people), 'inactive contact')} at {human(at)}, in {count(len(rows), 'episode')}"
+    return Report(title, headers, rows)

@@ -22,6 +22,7 @@ from acsync.core.durations import Duration, parse_duration
 from acsync.core.event import ATTRIBUTES, Event
 from acsync.core.rules import Match, Ruleset, ScoreDef
 from acsync.core.timefmt import iso
+from acsync.output import count, fixed, number, render_csv, render_json, render_table, share
 from acsync.reports.past import start_value
 
 MAX_SNAPSHOTS = 400
@@ -289,7 +290,7 @@ def summarize(
         seen += b.contacts
         tp += b.converted
         out["gains"].append(
-            {"top": f"{10 * (i + 1)}%", "contacts": seen, "converted_share": _r(tp / k if k else None)}
+            {"top": round(0.1 * (i + 1), 1), "contacts": seen, "converted_share": _r(tp / k if k else None)}
         )
     out["gains_curve"] = [[_r(x), _r(y)] for x, y in q.gains(h)]
     out["segments"] = segment_rows(h, ruleset, sdef, base)
@@ -378,7 +379,7 @@ def verdict(r: Mapping[str, Any]) -> str:
         judged = "it predicts conversion" if a >= 0.6 else "it predicts conversion weakly"
     else:
         judged = "it ranks converting contacts BELOW the others"
-    return f"AUC {a:.2f}{span}: {judged} (0.5 is chance, 1.0 is perfect)"
+    return f"AUC {a:.2f}{span}: {judged} (0.50 is chance, 1.00 is perfect)"
 
 
 def quality(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, opts: Options) -> dict[str, Any]:
@@ -393,16 +394,8 @@ def quality(conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, opts: Op
 
 
 # --- rendering ----------------------------------------------------------------------------------
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def _num(x: float | None, fmt: str = ".2f") -> str:
-    return "-" if x is None else format(x, fmt)
-
-
 def _span(ci: Sequence[float] | None) -> str:
-    return "[-]" if ci is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+    return "[-]" if ci is None else f"[{fixed(ci[0])}, {fixed(ci[1])}]"
 
 
 def summary_lines(r: Mapping[str, Any]) -> list[str]:
@@ -411,49 +404,79 @@ def summary_lines(r: Mapping[str, Any]) -> list[str]:
     return [
         f"{r['score']} against {r['outcome']['type']}"
         + "".join(f" {k}={v}" for k, v in r["outcome"]["match"].items())
-        + f" within {r['within']}: {len(snaps)} snapshot(s) every {r['every']}, {span}",
-        f"{r['samples']:,} samples from {r['contacts']:,} contacts, {r['converted']:,} converted "
-        f"(base rate {_pct(r['base_rate'])}); AUC {_num(r['auc'])} {_span(r['auc_ci'])}, "
-        f"PR-AUC {_num(r['pr_auc'])} {_span(r['pr_auc_ci'])}",
+        + f" within {r['within']}: {count(len(snaps), 'snapshot')} every {r['every']}, {span}",
+        f"{count(r['samples'], 'sample')} from {count(r['contacts'], 'contact')}, "
+        f"{r['converted']:,} converted "
+        f"(base rate {share(r['base_rate'])}); AUC {fixed(r['auc'])} {_span(r['auc_ci'])}, "
+        f"PR-AUC {fixed(r['pr_auc'])} {_span(r['pr_auc_ci'])}",
         r["verdict"],
     ]
 
 
-def tables(r: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
-    """(title, headers, rows) of each table of the report, for table and CSV output."""
+Table = tuple[str, list[str], list[list[Any]]]
 
-    def ci(x: Any) -> str:
-        return "-" if x is None else f"{_pct(x[0])}–{_pct(x[1])}"
+
+def tables(r: Mapping[str, Any], people: bool = True) -> list[Table]:
+    """(title, headers, rows) of each table of the report: for people (``people``: shares
+    ``16.0 %``, intervals, dates) or for machines (plain numbers, an interval as two columns,
+    ISO times)."""
+
+    def pct(x: float | None) -> Any:
+        return share(x) if people else x
+
+    def num(x: float | None, digits: int = 2) -> Any:
+        return fixed(x, digits) if people else x
+
+    def ci(x: Sequence[float] | None) -> list[Any]:
+        if people:
+            return ["-" if x is None else f"{share(x[0])}–{share(x[1])}"]
+        return [None, None] if x is None else [x[0], x[1]]
+
+    interval = ["95 % interval"] if people else ["rate_low", "rate_high"]
+
+    def scores(d: Mapping[str, Any]) -> list[Any]:
+        if people:
+            return [f"{d['low']}–{d['high']}" if d["contacts"] else "-"]
+        return [d["low"], d["high"]] if d["contacts"] else [None, None]
 
     return [
         (
             "by score decile (best first)",
-            ["decile", "scores", "contacts", "converted", "rate", "95% interval", "lift", "cum. gain"],
+            [
+                "decile",
+                *(["scores"] if people else ["low", "high"]),
+                "contacts",
+                "converted",
+                "rate",
+                *interval,
+                "lift",
+                "cum. gain",
+            ],
             [
                 [
                     d["decile"],
-                    f"{d['low']}–{d['high']}" if d["contacts"] else "-",
+                    *scores(d),
                     d["contacts"],
                     d["converted"],
-                    _pct(d["rate"]),
-                    ci(d["rate_ci"]),
-                    _num(d["lift"]),
-                    _pct(g["converted_share"]),
+                    pct(d["rate"]),
+                    *ci(d["rate_ci"]),
+                    num(d["lift"]),
+                    pct(g["converted_share"]),
                 ]
                 for d, g in zip(r["deciles"], r["gains"], strict=True)
             ],
         ),
         (
             "by segment",
-            ["segment", "contacts", "converted", "rate", "95% interval", "lift"],
+            ["segment", "contacts", "converted", "rate", *interval, "lift"],
             [
                 [
                     s["segment"] or "(none)",
                     s["contacts"],
                     s["converted"],
-                    _pct(s["rate"]),
-                    ci(s["rate_ci"]),
-                    _num(s["lift"]),
+                    pct(s["rate"]),
+                    *ci(s["rate_ci"]),
+                    num(s["lift"]),
                 ]
                 for s in r["segments"]
             ],
@@ -463,11 +486,11 @@ def tables(r: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]
             ["at least", "share above", "precision", "recall", "median days to conversion"],
             [
                 [
-                    f"{t['threshold']:g}",
-                    _pct(t["share_above"]),
-                    _pct(t["precision"]),
-                    _pct(t["recall"]),
-                    _num(t["median_days"], ".1f"),
+                    number(t["threshold"]) if people else t["threshold"],
+                    pct(t["share_above"]),
+                    pct(t["precision"]),
+                    pct(t["recall"]),
+                    num(t["median_days"], 1),
                 ]
                 for t in r["thresholds"]
             ],
@@ -477,13 +500,13 @@ def tables(r: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]
             ["snapshot", "samples", "converted", "base rate", "AUC", "PR-AUC", "top decile lift"],
             [
                 [
-                    s["snapshot"][:10],
+                    s["snapshot"][:10] if people else s["snapshot"],
                     s["samples"],
                     s["converted"],
-                    _pct(s["base_rate"]),
-                    _num(s["auc"]),
-                    _num(s["pr_auc"]),
-                    _num(s["top_decile_lift"]),
+                    pct(s["base_rate"]),
+                    num(s["auc"]),
+                    num(s["pr_auc"]),
+                    num(s["top_decile_lift"]),
                 ]
                 for s in r["by_snapshot"]
             ],
@@ -493,19 +516,23 @@ def tables(r: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]
 
 def render(r: Mapping[str, Any], fmt: str) -> str:
     """``table``: the summary, then each table; ``csv``: one long table (table, row, column,
-    value) that spreadsheets pivot; ``json``: the data."""
-    from acsync.output import render_csv, render_json, render_table
-
+    value) of plain numbers that spreadsheets pivot; ``json``: the data."""
     if fmt == "json":
         return render_json(r)
     if fmt == "csv":
-        rows: list[list[Any]] = [["summary", "", key, r[key]] for key in SUMMARY_KEYS]
-        for title, headers, cells in tables(r):
+        rows: list[list[Any]] = []
+        for key in SUMMARY_KEYS:
+            value = r[key]
+            if isinstance(value, list):  # an interval: its two ends
+                rows += [["summary", "", f"{key}_low", value[0]], ["summary", "", f"{key}_high", value[1]]]
+            else:
+                rows.append(["summary", "", key, value])
+        for title, headers, cells in tables(r, people=False):
             for row in cells:
                 rows += [[title, row[0], h, v] for h, v in zip(headers[1:], row[1:], strict=True)]
         return render_csv(["table", "row", "column", "value"], rows)
     parts = ["\n".join(summary_lines(r)) + "\n"]
-    parts += [render_table(title, headers, cells) for title, headers, cells in tables(r)]
+    parts += [render_table(title, headers, cells, limit=None) for title, headers, cells in tables(r)]
     return "\n".join(parts)
 
 

@@ -5,25 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from acsync.output import TABLE_ROWS, cell, render_rows
+
 
 @dataclass
 class Report:
     title: str
     headers: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # column → output.SHARE or output.FRACTION
+    limit: int = TABLE_ROWS  # rows a table shows (CSV and JSON have them all)
 
     def cells(self) -> list[list[Any]]:
-        return [[_cell(r.get(h)) for h in self.headers] for r in self.rows]
+        """Every row's values in column order (``render_table`` and ``render_csv`` format them)."""
+        return [[r.get(h) for h in self.headers] for r in self.rows]
 
+    def people(self) -> list[list[str]]:
+        """Every row as a table shows it (see ``acsync.output``)."""
+        return [[cell(r.get(h), self.kinds.get(h)) for h in self.headers] for r in self.rows]
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, list):
-        return " ".join(map(str, value))
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else f"{value:.2f}"
-    return value
+    def render(self, fmt: str) -> str:
+        """``table`` (at most ``limit`` rows, then a note), ``csv`` or ``json``."""
+        return render_rows(fmt, self.title, self.headers, self.rows, kinds=self.kinds, limit=self.limit)
 
 
 def share(part: int, whole: int) -> float:
-    """A percentage with one decimal."""
+    """A percentage with one decimal (a number: tables show it as ``16.0 %``)."""
     return round(100.0 * part / whole, 1) if whole else 0.0
