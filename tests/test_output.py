@@ -92,6 +92,7 @@ def test_every_output_follows_the_conventions(seeded: Path, args: list[str], fmt
     out, everything = run(seeded, args, fmt)
     assert out.strip()
     assert "+00:00" not in everything  # an instant is ...Z for machines, ... UTC for people
+    assert "now (stored)" not in everything  # the stored state says when: "as last scored, …"
     singular = r"(?<![\d.,])1 (day|hour|minute|second|row|contact|sample|snapshot|episode)s\b"
     assert not re.search(singular, everything), re.search(singular, everything)
     if fmt == "table":

@@ -103,12 +103,14 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
     evaluated at that instant.
     """
     from acsync.reports.contacts import contacts_report
+    from acsync.reports.past import as_of
 
     settings = obj.settings
     at = parse_at(at_text)
     ruleset = settings.ruleset()
     with reading(obj, at) as store:
         rows = contacts_report(store.conn, ruleset, at)
+        when = as_of(store.conn, at)
     names = [s.name for s in ruleset.scores]
     rows.sort(key=lambda r: (-r.scores.get(names[0], 0), r.email or "", r.contact_id or ""))
     headers = ["contact_id", "email", *names, "segment", "tags"]
@@ -116,7 +118,6 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
     table = [
         [r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, " ".join(r.tags)] for r in shown
     ]
-    when = "now (stored)" if at is None else human(at)
     title = f"{count(len(rows), 'contact')}, {when}"
     data = [r.as_json() for r in rows] if fmt == "json" else None
     emit(format_rows(fmt, title, headers, table, data, total=len(rows)), output)

@@ -23,7 +23,7 @@ from acsync.reports.explain import explain
 from acsync.reports.history import contact_history, distribution
 from acsync.reports.html import Lead, render
 from acsync.reports.leads import inactive, segments, top
-from acsync.reports.past import Contact, values_at
+from acsync.reports.past import Contact, as_of, values_at
 from acsync.reports.quality import Options, quality
 from acsync.reports.table import Report
 from acsync.store import Store
@@ -46,12 +46,8 @@ def page(
     when = at or now
     with Store.open(db, busy_timeout, readonly=True) as store:
         scored = store.get_meta("scored_at")
-    if at is not None:
-        as_of, explain_at = f"at {human(at)}", at
-    elif scored is not None:
-        as_of, explain_at = f"as last scored, {human(from_iso(scored))}", from_iso(scored)
-    else:
-        as_of, explain_at = "as stored (never scored: run `acsync score`)", now
+        caption = as_of(store.conn, at)
+    explain_at = at or (from_iso(scored) if scored is not None else now)
 
     def scores(conn: sqlite3.Connection) -> list[int]:
         if at is None:
@@ -85,7 +81,7 @@ def page(
     return render(
         title=title,
         score=sdef.name,
-        as_of=as_of,
+        as_of=caption,
         when=human(when),
         generated=human(now),
         bands=bands,

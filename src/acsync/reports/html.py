@@ -26,6 +26,7 @@ from html import escape
 from typing import Any
 
 from acsync.core.timefmt import from_iso, human
+from acsync.output import cell, share
 from acsync.reports.table import Report
 
 BLUE, GREEN, RED, INK, GRID = "#0969da", "#2da44e", "#cf222e", "#1f2328", "#eaeef2"
@@ -206,14 +207,6 @@ def _days(headers: Sequence[str], prefix: str, suffix: str) -> str:
     return found.removeprefix(prefix).removesuffix(suffix) or "?"
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return " ".join(map(str, value))
-    return str(value)
-
-
 def _table(
     name: str,
     report: Report,
@@ -221,7 +214,8 @@ def _table(
     colours: dict[str, str] | None = None,
     anchors: dict[int, str] | None = None,
 ) -> str:
-    """A report's rows, each cell its report value (as JSON has it), the segment with its colour,
+    """A report's rows, each cell its report value as a table shows it (``output.cell``: 16.0 %,
+    1,000, 2026-03-01 09:30 UTC), the segment with its colour,
     and (``anchors``: rank → id) the e-mail, or else the AC id, linked to the lead's section."""
     head = "".join(f"<th>{escape(h)}</th>" for h in report.headers)
     body = []
@@ -233,7 +227,7 @@ def _table(
             v = row.get(h)
             cls = " class=n" if isinstance(v, int | float) and not isinstance(v, bool) else ""
             cls = " class=w" if h == "email" else cls  # an e-mail may wrap on a narrow screen
-            text = escape(_cell(v))
+            text = escape(cell(v, report.kinds.get(h)))
             if anchor is not None and h == linked:
                 text = f"<a href='#{anchor}'>{text}</a>"
             if colours is not None and h == "segment" and v is not None:
@@ -467,7 +461,7 @@ def _by_rule(inactive: Report) -> str:
 
 
 def _pct(x: Any) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+    return share(x)
 
 
 def _quality(q: dict[str, Any], colours: dict[str, str]) -> str:

@@ -15,7 +15,7 @@ from acsync.core.rules import Ruleset, ScoreDef
 from acsync.core.scoring import evaluate
 from acsync.core.timefmt import from_iso, human, iso
 from acsync.output import SHARE, count, signed
-from acsync.reports.past import contacts, start_value, values_at
+from acsync.reports.past import as_of, contacts, start_value, values_at
 from acsync.reports.table import Report, share
 from acsync.store.events import ledger_by_contact
 
@@ -65,7 +65,7 @@ def top(
                 "last_activity": last,
             }
         )
-    when = "now (stored)" if at is None else human(at)
+    when = as_of(conn, at)
     headers = ["rank", "contact_id", "email", "score", "segment", "tags", "last_activity"]
     return Report(f"top {len(rows)} by {sdef.name}, {when}", headers, rows, limit=limit)
 
@@ -111,7 +111,7 @@ def segments(
                 "change": now_counts[name] - then_counts[name],
             }
         )
-    when = "now (stored)" if stored else human(at)
+    when = as_of(conn, None if stored else at)
     headers = ["segment", "min", "contacts", "share", f"contacts_{days}d_ago", "change"]
     title = f"segments of {sdef.name}, {when}, against {count(days, 'day')} earlier"
     return Report(title, headers, rows, kinds={"share": SHARE})

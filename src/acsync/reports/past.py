@@ -11,9 +11,24 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from acsync.core.rules import Ruleset, ScoreDef
 from acsync.core.scoring import clamp, round_score
+from acsync.core.timefmt import from_iso, human
+
+
+def as_of(conn: sqlite3.Connection, at: datetime | None) -> str:
+    """A report's instant in words: ``at 2026-03-01 09:30 UTC``, or for the stored state (``at``
+    None) ``as last scored, 2026-03-01 09:30 UTC`` (the last ``acsync score``)."""
+    if at is not None:
+        return f"at {human(at)}"
+    row = conn.execute("SELECT value FROM meta WHERE key = 'scored_at'").fetchone()
+    return (
+        "as stored (never scored: run `acsync score`)"
+        if row is None
+        else f"as last scored, {human(from_iso(row[0]))}"
+    )
 
 
 @dataclass(frozen=True)
