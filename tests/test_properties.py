@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 from acsync.config import load_config
 from acsync.core.event import Event, parse_event
 from acsync.core.ledger import AWARD, build_ledger
-from acsync.core.scoring import clamp, evaluate, raw_score, round_score, steps
+from acsync.core.scoring import (
+    PER_MILLE,
+    clamp,
+    evaluate,
+    exact_bound,
+    raw_score,
+    round_score,
+    steps,
+    tags_over,
+)
 from acsync.jobs.ingest import ingest_lines
 from acsync.jobs.score import score
 from acsync.store import Store
@@ -255,3 +264,71 @@ def test_steps_of_decaying_scores_are_exact_at_every_second(
             if state.next_change is not None and state.next_change > t + timedelta(seconds=1):
                 before = state.next_change - timedelta(seconds=1)
                 assert evaluate(entries, rs, before).rounded == state.rounded
+
+
+big_points = st.one_of(st.integers(-(10**6), 10**6), st.integers(-50, 50)).filter(bool)
+lives = st.sampled_from(["1s", "1min", "1h", "6h", "1d", "7d"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["open", "click"]), st.integers(0, 2 * 86400)), min_size=1, max_size=6
+    ),
+    big_points,
+    lives,
+    big_points,
+    lives,
+    st.sampled_from([None, -(10**6), 0]),
+    st.lists(st.integers(0, 3 * 86400), min_size=1, max_size=6),
+    st.integers(-30000, 30000),
+)
+def test_steps_of_large_fast_decays_keep_their_bound(
+    visits: list[tuple[str, int]],
+    open_points: int,
+    open_life: str,
+    click_points: int,
+    click_life: str,
+    floor: int | None,
+    offsets: list[int],
+    hot: int,
+) -> None:
+    """Points up to ±10⁶ and half-lives down to a second, one or two of them: each step is the
+    evaluated value at its instant, and at any whole second the step in force is the evaluated
+    rounded score when either is within ``exact_bound`` (±10,000, or the threshold), else within
+    1/1000 of the step. The wanted tags over many instants (``tags_over``) are evaluate's."""
+    rs = ruleset(
+        scores=[{"name": "lead_score", "floor": floor}] if floor is not None else [{"name": "lead_score"}],
+        rules=[
+            {"name": "Open", "on": "open", "points": open_points, "half_life": open_life},
+            {"name": "Click", "on": "click", "points": click_points, "half_life": click_life},
+        ],
+        thresholds=[{"name": "Hot", "at_least": hot, "release_below": hot - 100, "tag": "Hot"}],
+    )
+    events = [
+        parse_event(
+            {
+                "type": kind,
+                "contact_id": "1",
+                "at": (T0 + timedelta(seconds=s)).isoformat(),
+                "campaign": str(i),
+            }
+            | ({"url": "https://x/"} if kind == "click" else {})
+        )
+        for i, (kind, s) in enumerate(visits)
+    ]
+    entries = build_ledger(sorted(events, key=lambda e: (e.at, e.key)), rs, T0)
+    stepped = steps(entries, rs)
+    exact_to = exact_bound(rs, rs.scores[0])
+    for _, t, v in [*stepped[:: max(1, len(stepped) // 12)], *stepped[-3:]]:  # evaluate is O(steps)
+        assert evaluate(entries, rs, t).rounded["lead_score"] == v
+    instants = sorted(T0 + timedelta(seconds=s) for s in offsets)
+    for t in instants:
+        mine = [v for _, at, v in stepped if at <= t]
+        got = mine[-1] if mine else round_score(clamp(0.0, rs.scores[0]))
+        want = evaluate(entries, rs, t).rounded["lead_score"]
+        if abs(got) <= exact_to or abs(want) <= exact_to:
+            assert got == want
+        else:
+            assert abs(got - want) <= abs(got) // PER_MILLE
+    assert tags_over(entries, rs, instants) == [set(evaluate(entries, rs, t).tags) for t in instants]

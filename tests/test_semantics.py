@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,17 @@ import pytest
 from acsync.core.event import Event
 from acsync.core.ledger import AWARD, PENALTY, RESET, Entry, build_ledger
 from acsync.core.rules import Ruleset
-from acsync.core.scoring import ContactScore, contributions, evaluate, round_score, steps
+from acsync.core.scoring import (
+    EXACT_UP_TO,
+    PER_MILLE,
+    ContactScore,
+    band,
+    contributions,
+    evaluate,
+    exact_bound,
+    round_score,
+    steps,
+)
 from tests.conftest import at, ev, ruleset
 
 
@@ -169,6 +180,114 @@ def test_decaying_steps_are_bounded_by_the_points() -> None:
     stepped = steps(ledger(rs, [ev("site_visit", at(0), url="u")]), rs)
     assert [v for _, _, v in stepped] == list(range(40, -1, -1))
     assert stepped[-1][1] == at(0) + timedelta(seconds=math.ceil(7 * 86400 * math.log2(40 / 0.5)))
+
+
+def _stepped(stepped: list[tuple[str, datetime, int]], t: datetime) -> int:
+    return [v for _, s, v in stepped if s <= t][-1]
+
+
+def test_steps_follow_a_large_fast_decay_to_the_end() -> None:
+    """5000 points, half-life 1h (review of issue 16): the steps used to stop at 3334 (00:35)
+    and jump to 0 only in 9999, so segments --at / report history read 3334 for ever."""
+    rs = ruleset(rules=[{"name": "Big", "on": "open", "points": 5000, "half_life": "1h"}])
+    entries = ledger(rs, [ev("open", at(0), campaign="1")])
+    stepped = steps(entries, rs)
+    assert evaluate(entries, rs, at(0, hours=3)).rounded["lead_score"] == 625
+    assert _stepped(stepped, at(0, hours=3)) == 625
+    assert [v for _, _, v in stepped] == list(range(5000, -1, -1))  # a step at every whole point
+    for seconds in [*range(0, 40), *range(2100, 2140), *range(10790, 10810), 40000, 47835, 47836]:
+        t = at(0, seconds=seconds)
+        assert _stepped(stepped, t) == evaluate(entries, rs, t).rounded["lead_score"]
+
+
+class _CountedMath:
+    """``math`` with its ``exp2`` calls counted: the work of solving steps, without a clock."""
+
+    def __init__(self) -> None:
+        self.exp2_calls = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(math, name)
+
+    def exp2(self, x: float) -> float:
+        self.exp2_calls += 1
+        return math.exp2(x)
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> _CountedMath:
+    from acsync.core import scoring
+
+    counter = _CountedMath()
+    monkeypatch.setattr(scoring, "math", counter)
+    return counter
+
+
+def test_steps_of_many_decaying_awards_cost_a_few_evaluations_each(counted: _CountedMath) -> None:
+    """60 visits of +40 (half-life 7d) within an hour, 2,400 points: `acsync score` used to
+    walk back second by second past 2,000 levels (quadratic, over 10 minutes). Now each step is
+    solved (one evaluation to confirm it, one for the second before) and exact."""
+    rs = ruleset(rules=[{"name": "Blog", "on": "site_visit", "points": 40, "half_life": "7d"}])
+    entries = ledger(rs, [ev("site_visit", at(0, minutes=i), url=f"https://x/{i}") for i in range(60)])
+    stepped = steps(entries, rs)
+    values = [v for _, _, v in stepped]
+    peak = values.index(max(values))
+    assert values[peak:] == list(range(values[peak], -1, -1))  # then one step per point
+    assert len(stepped) <= 2400 + 60
+    # per step a handful of exp2 calls (the ledger sum at rounding ties has its own)
+    assert counted.exp2_calls <= 4 * len(stepped) + 60 * 64
+    for t in (at(0, minutes=30), at(0, hours=1), at(3), at(30), at(60)):
+        assert _stepped(stepped, t) == evaluate(entries, rs, t).rounded["lead_score"]
+
+
+@pytest.mark.parametrize(("half_life", "seconds"), [("1s", 1), ("1h", 3600), ("7d", 7 * 86400)])
+def test_a_million_decaying_points_have_a_bounded_number_of_steps(
+    counted: _CountedMath, half_life: str, seconds: int
+) -> None:
+    """Exact (a step at every whole point) within ±10,000; beyond, a new step only once the
+    score is more than 1/1000 of the step away from it: about 1000 · ln(10⁶ / 10⁴) steps."""
+    rs = ruleset(rules=[{"name": "Big", "on": "open", "points": 1_000_000, "half_life": half_life}])
+    entries = ledger(rs, [ev("open", at(0), campaign="1")])
+    stepped = steps(entries, rs)
+    assert len(stepped) <= EXACT_UP_TO + 1 + 4700
+    assert counted.exp2_calls <= 4 * len(stepped) + 64
+    for k in range(0, 400):
+        t = at(0, seconds=seconds * k // 20 + k % 7)  # whole seconds, 20 per half-life
+        want = evaluate(entries, rs, t).rounded["lead_score"]
+        got = _stepped(stepped, t)
+        if want <= EXACT_UP_TO or got <= EXACT_UP_TO:
+            assert got == want
+        else:
+            assert abs(got - want) <= got // PER_MILLE
+
+
+@pytest.mark.parametrize(
+    ("step", "exact_to", "lowest", "highest"),
+    [
+        (0, 10_000, 0, 0),
+        (10_000, 10_000, 10_000, 10_000),
+        (-10_000, 10_000, -10_000, -10_000),
+        (10_005, 10_000, 10_001, 10_015),  # never within ±10,000: those have their own steps
+        (999_999, 10_000, 999_000, 1_000_998),
+        (-20_000, 10_000, -20_020, -19_980),
+        (20_000, 50_000, 20_000, 20_000),
+    ],
+)
+def test_band_of_a_step(step: int, exact_to: int, lowest: int, highest: int) -> None:
+    assert band(step, exact_to) == (lowest, highest)
+
+
+def test_steps_are_exact_up_to_every_threshold_and_segment() -> None:
+    """A segment at 50,000 points: its steps are exact up to there, so segments --at is exact."""
+    rs = ruleset(
+        rules=[{"name": "Big", "on": "open", "points": 80_000, "half_life": "1d"}],
+        segments=[{"name": "Huge", "min": 50_000}],
+    )
+    assert exact_bound(rs, rs.scores[0]) == 50_000
+    stepped = steps(ledger(rs, [ev("open", at(0), campaign="1")]), rs)
+    values = [v for _, _, v in stepped]
+    assert values[values.index(50_000) :] == list(range(50_000, -1, -1))
+    assert all(a - b == a // PER_MILLE + 1 for a, b in itertools.pairwise(values[: values.index(50_000)]))
 
 
 @pytest.mark.parametrize(("x", "r"), [(2.5, 3), (-2.5, -3), (2.4999, 2), (0.5, 1), (-0.5, -1), (0.0, 0)])

@@ -11,9 +11,15 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from acsync.core.ledger import AWARD, DYNAMIC_RESET, RESET, Entry, wipes
 from acsync.core.rules import Ruleset, ScoreDef, Threshold
+
+EXACT_UP_TO = 10_000  # steps are exact while the score is within ± this (or every bound of it)
+PER_MILLE = 1000  # beyond: a new step once the score is more than |step| / 1000 from the step
+_LN2 = math.log(2)
+_NEAR = 1e-11  # relative: this close to a half-integer, how a value was summed decides its rounding
 
 
 def round_score(x: float) -> int:
@@ -79,17 +85,20 @@ def _decayed(e: Entry, t: datetime) -> float:
     return e.points * math.exp2(-(t - e.awarded_at).total_seconds() / e.half_life)
 
 
-def timeline(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[tuple[datetime, float]]:
+def timeline(
+    entries: Sequence[Entry], sdef: ScoreDef, until: datetime, exact_to: float = EXACT_UP_TO
+) -> list[tuple[datetime, float]]:
     """Samples of the clamped score up to ``until``, in time order: each value holds from its
     instant until the next sample.
 
     Without decay the score is a step function and the samples are exactly its steps. With
     decay, the samples are the breakpoints (awards, expiries, resets) and, between them, every
-    whole second at which the *rounded* score changes (``decay_changes``): so the rounded value
-    read off the samples is the evaluated one at every stored (whole-second) instant.
+    whole second at which the *rounded* score leaves the ``band`` of the latest sample
+    (``decay_changes``): so within ± ``exact_to`` the rounded value read off the samples is the
+    evaluated one at every whole second after a breakpoint, and beyond it within 1/``PER_MILLE``.
     """
     if any(e.half_life for e in entries):
-        return _sampled(entries, sdef, until)
+        return _sampled(entries, sdef, until, exact_to)
     changes: list[tuple[datetime, int, int]] = []  # (instant, order, index)
     for i, e in enumerate(entries):
         if e.awarded_at > until:
@@ -127,7 +136,9 @@ def _breakpoints(entries: Sequence[Entry], after: datetime | None, until: dateti
     return sorted(t for t in points if t <= until and (after is None or t > after))
 
 
-def _sampled(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[tuple[datetime, float]]:
+def _sampled(
+    entries: Sequence[Entry], sdef: ScoreDef, until: datetime, exact_to: float
+) -> list[tuple[datetime, float]]:
     out: list[tuple[datetime, float]] = []
     points = _breakpoints(entries, None, until)
     for k, t in enumerate(points):
@@ -137,30 +148,60 @@ def _sampled(entries: Sequence[Entry], sdef: ScoreDef, until: datetime) -> list[
         at_t = raw_score(entries, t) if any(groups.values()) else const
         out.append((t, clamp(at_t, sdef)))
         end = points[k + 1] if k + 1 < len(points) else None
-        out.extend(_changes(entries, sdef, t, end, until, const, groups))
+        out.extend(_changes(entries, sdef, t, end, until, const, groups, exact_to))
     if not out or out[-1][0] < until:
         out.append((until, clamp(raw_score(entries, until), sdef)))
     return out
 
 
-MAX_CROSSINGS = 2000  # per stretch between breakpoints; beyond it, levels are thinned evenly
-_NEAR = 1e-11  # relative: this close to a half-integer, how a value was summed decides its rounding
-_SECOND = timedelta(seconds=1)
+def exact_bound(ruleset: Ruleset, sdef: ScoreDef) -> int:
+    """Within ± this, the score's steps are exact (``band``): ``EXACT_UP_TO``, raised to every
+    threshold and segment bound of the score, so the tags and segments read off the steps are
+    exact at every size."""
+    bounds = [
+        b for th in ruleset.thresholds if th.score == sdef.name for b in (th.at_least, th.release_below)
+    ]
+    bounds += [seg.min for seg in ruleset.segments if seg.score == sdef.name]
+    return max([EXACT_UP_TO, *(math.ceil(abs(b)) for b in bounds if math.isfinite(b))])
+
+
+def band(step: int, exact_to: float) -> tuple[int, int]:
+    """The rounded scores a step of value ``step`` stands for, lowest and highest: itself while
+    ``|step| <= exact_to``; beyond, those at most ``|step| // PER_MILLE`` from it that are beyond
+    ``exact_to`` too (so a score within ± ``exact_to`` always has a step of its own value)."""
+    if abs(step) <= exact_to:
+        return step, step
+    slack = abs(step) // PER_MILLE
+    edge = math.floor(exact_to) + 1  # the first whole number beyond exact_to
+    if step > 0:
+        return max(step - slack, edge), step + slack
+    return step - slack, min(step + slack, -edge)
 
 
 def decay_changes(
-    entries: Sequence[Entry], sdef: ScoreDef, t0: datetime, t1: datetime | None, until: datetime
+    entries: Sequence[Entry],
+    sdef: ScoreDef,
+    t0: datetime,
+    t1: datetime | None,
+    until: datetime,
+    exact_to: float = EXACT_UP_TO,
+    first: bool = False,
 ) -> list[tuple[datetime, float]]:
     """The whole seconds in ``(t0, t1)`` (``t1`` None: open) and ``≤ until`` at which the
-    rounded clamped score changes by decay alone, with the clamped value there.
+    rounded clamped score leaves the ``band`` of the latest one by decay alone (while it is
+    within ± ``exact_to``: every second its rounded value changes), with the clamped value there;
+    with ``first``, only the first of them.
 
     No entry starts, expires or is reset inside the stretch, so the raw score is
-    ``C + Σ A_h · 2^(−(t − t0)/h)`` over the half-lives ``h``. With one half-life it is
-    monotone and each crossing of a half-integer is solved in closed form; with several, the
-    stretch is bisected with each term's bounds (every term is monotone) down to one second.
-    Each instant is the first whole second at which the evaluated rounded value differs.
+    ``C + Σ A_h · 2^(−(t − t0)/h)`` over the half-lives ``h``: with one, monotone; with ``k``,
+    it turns at most ``k − 1`` times (its derivative is a sum of ``k`` exponentials), at
+    instants found by bisection. On each monotone piece the next step is the first second past
+    the band's edge: solved in closed form with one half-life (two evaluations to confirm it),
+    else by doubling and bisection over the seconds. The cost is a few evaluations per step, or
+    O(log seconds) of them, and the steps of a stretch are bounded: at most one per whole
+    number within ± ``exact_to``, and beyond it about ``PER_MILLE · ln(peak / exact_to)``.
     """
-    return _changes(entries, sdef, t0, t1, until, *_stretch(entries, t0))
+    return _changes(entries, sdef, t0, t1, until, *_stretch(entries, t0), exact_to, first)
 
 
 def _counting(entries: Sequence[Entry], t0: datetime) -> list[Entry]:
@@ -195,22 +236,25 @@ def _changes(
     until: datetime,
     const: float,
     groups: dict[float, float],
+    exact_to: float = EXACT_UP_TO,
+    first: bool = False,
 ) -> list[tuple[datetime, float]]:
-    groups = {h: a for h, a in groups.items() if a}
-    if not groups:
+    terms = sorted((h, a) for h, a in groups.items() if a)
+    if not terms:
         return []
-    total = sum(abs(a) for a in groups.values())
-    horizon = max(groups) * math.log2(max(total, 1e-3) / 1e-3)  # decay below 0.001 points
+    total = sum(abs(a) for _, a in terms)
+    horizon = terms[-1][0] * math.log2(max(total, 1e-3) / 1e-3)  # decay below 0.001 points
     end_s = horizon if t1 is None else min(horizon, (t1 - t0).total_seconds())
     end_s = min(end_s, (until - t0).total_seconds() + 1)
-    if end_s <= 1:
+    last = math.ceil(end_s) - 1  # the last whole second before end_s
+    if last < 1:
         return []
 
     counting: list[Entry] = []  # the same all through the stretch; found when first needed
 
     def exact(x: float) -> float:
         """The clamped score ``x`` seconds after ``t0`` summed as ``raw_score`` sums it (the
-        same entries in the same order, so the same float): the fast formulas find where it
+        same entries in the same order, so the same float): the fast formula finds where it
         changes, this decides what it is at a rounding tie."""
         if not counting:
             counting.extend(_counting(entries, t0))
@@ -220,10 +264,68 @@ def _changes(
             total += _decayed(e, t) if e.half_life else e.points
         return clamp(total, sdef)
 
-    if len(groups) == 1:
-        ((h, a),) = groups.items()
-        return _closed_form(sdef, t0, const, h, a, end_s, exact)
-    return _bisected(sdef, t0, const, groups, end_s, exact)
+    slack = _NEAR * (abs(const) + total + 1)  # floating point
+
+    def value(x: float) -> float:  # the stretch's formula; the ledger sum only at a rounding tie
+        v = const
+        for h, a in terms:
+            v += a * math.exp2(-x / h)
+        v = clamp(v, sdef)
+        return exact(x) if _at_tie(v, slack) else v
+
+    out: list[tuple[datetime, float]] = []
+    current = round_score(value(0.0))
+    lo, hi = band(current, exact_to)
+    done = 0  # the second of the latest step (0: t0), its value within [lo, hi]
+    pieces = [(1, last, terms[0][1] < 0)] if len(terms) == 1 else _monotone(terms, last)
+    for n, (p, q, rising) in enumerate(pieces):
+        a = max(p - 1, done)  # not past the band: the latest step, or where the score turned
+        if a >= q:
+            continue
+        found: tuple[int, float] | None = None
+        if n:  # just after a turn the score may leave the band on either side
+            v = value(a + 1)
+            found = None if lo <= round_score(v) <= hi else (a + 1, v)
+        while True:
+            if found is None:
+                edge = hi if rising else lo
+                guess = None
+                if len(terms) == 1:  # one half-life: when the level past the band is reached
+                    ((h, amount),) = terms
+                    gap = edge + (0.5 if rising else -0.5) - const
+                    ratio = amount / gap if gap else 0.0
+                    if ratio <= 0:  # beyond where it decays to: never reached
+                        break
+                    guess = math.ceil(h * math.log2(ratio) - 1e-6)
+                    if guess > q:  # solved: not in this stretch
+                        break
+                    if guess > a:  # the hot path: confirm it (past there, not a second before)
+                        v = value(guess)
+                        r = round_score(v)
+                        if r > edge if rising else r < edge:
+                            r = current if guess == a + 1 else round_score(value(guess - 1))
+                            if not (r > edge if rising else r < edge):
+                                found = (guess, v)
+                else:  # several: where the tangent at ``a`` reaches that level (a hint)
+                    raw, slope = const, 0.0
+                    for h, amount in terms:
+                        y = amount * math.exp2(-a / h)
+                        raw, slope = raw + y, slope - y * _LN2 / h
+                    if slope and (slope > 0) == rising:
+                        x = a + (edge + (0.5 if rising else -0.5) - raw) / slope
+                        guess = math.ceil(x - 1e-6) if a < x < q + 1 else None
+                if found is None:
+                    found = _first(value, rising, edge, a, q, guess)
+                if found is None:
+                    break
+            done, v = found
+            current = round_score(v)
+            lo, hi = band(current, exact_to)
+            out.append((t0 + timedelta(seconds=done), v))
+            if first:
+                return out
+            a, found = done, None
+    return out
 
 
 def _at_tie(v: float, near: float) -> bool:
@@ -231,96 +333,102 @@ def _at_tie(v: float, near: float) -> bool:
     return abs(abs(v) % 1 - 0.5) < near
 
 
-def _closed_form(
-    sdef: ScoreDef,
-    t0: datetime,
-    const: float,
-    h: float,
-    a: float,
-    end_s: float,
-    exact: Callable[[float], float],
-) -> list[tuple[datetime, float]]:
-    near = _NEAR * (abs(const) + abs(a) + 1)
+def _first(
+    value: Callable[[float], float], rising: bool, edge: int, a: int, b: int, guess: int | None
+) -> tuple[int, float] | None:
+    """The first whole second in ``(a, b]`` at which the rounded ``value`` is past ``edge``
+    (above it if ``rising``, else below), with the value there, or None: ``a`` is not past it,
+    and the score is monotone, so every second after the first one past is past too. Two
+    evaluations when ``guess`` is right (one when it is after ``b`` and so is the answer), else
+    doubling from ``a`` and then bisection: O(log(b − a)) of them."""
 
-    def g(x: float) -> tuple[int, float]:  # O(1); the ledger sum only at a rounding tie
-        v = clamp(const + a * math.exp2(-x / h), sdef)
-        if _at_tie(v, near):
-            v = exact(x)
-        return round_score(v), v
+    def past(x: int) -> tuple[bool, float]:
+        v = value(x)
+        r = round_score(v)
+        return (r > edge if rising else r < edge), v
 
-    lo, hi = sorted((const, const + a))
-    if sdef.floor is not None:
-        lo = max(lo, sdef.floor - 1)
-    if sdef.cap is not None:
-        hi = min(hi, sdef.cap + 1)
-    first, last = math.floor(lo - 0.5) + 1, math.ceil(hi - 0.5) - 1  # levels m + 0.5 in (lo, hi)
-    if last < first:
-        return []
-    levels = [m + 0.5 for m in range(first, last + 1)]
-    if a > 0:
-        levels.reverse()  # decreasing: the highest level is crossed first
-    stride = max(1, math.ceil(len(levels) / MAX_CROSSINGS))
-    out: list[tuple[datetime, float]] = []
-    current = g(0.0)[0]
-    done = 0
-    for level in levels[stride - 1 :: stride]:
-        x = h * math.log2(a / (level - const))  # seconds after t0 at which the level is reached
-        s = max(math.ceil(x - 1e-6), done + 1)
-        if s >= end_s:
-            break
-        r, v = g(s)
-        for _ in range(3):  # floating point: the first whole second that reads differently
-            if r != current or s + 1 >= end_s:
-                break
-            s += 1
-            r, v = g(s)
-        while s - 1 > done and g(s - 1)[0] != current:
-            s -= 1
-            r, v = g(s)
-        if r != current:
-            out.append((t0 + timedelta(seconds=s), v))
-            current, done = r, s
+    known: tuple[int, float] | None = None  # a second past the band, and the value there
+    if guess is not None and a < guess <= b:
+        is_past, v = past(guess)
+        if not is_past:
+            a = guess
+        elif guess == a + 1:
+            return guess, v
+        else:
+            known = (guess, v)
+            is_past, v = past(guess - 1)
+            if not is_past:
+                return known
+            known = (guess - 1, v)
+    elif guess is not None and guess > b:
+        is_past, v = past(b)
+        if not is_past:
+            return None
+        known = (b, v)
+    stride = 1
+    while known is None:  # a + 1, a + 3, a + 7, … up to b
+        x = min(a + stride, b)
+        is_past, v = past(x)
+        if is_past:
+            known = (x, v)
+        elif x == b:
+            return None
+        else:
+            a, stride = x, stride * 2
+    while known[0] - a > 1:  # a is not past, known[0] is
+        m = (a + known[0]) // 2
+        is_past, v = past(m)
+        if is_past:
+            known = (m, v)
+        else:
+            a = m
+    return known
+
+
+def _monotone(terms: Sequence[tuple[float, float]], last: int) -> list[tuple[int, int, bool]]:
+    """The whole seconds ``1 … last`` cut where ``Σ a · 2^(−x/h)`` over ``terms`` (``(h, a)``)
+    turns, as ``(first, last, rising)``: on each piece the clamped rounded score is monotone."""
+    rates = [(-a * math.log(2) / h, math.log(2) / h) for h, a in terms]  # the derivative's terms
+
+    def slope(x: float) -> float:
+        return sum(c * math.exp(-k * x) for c, k in rates)
+
+    edges = [0.0, *_zeros(rates, 0.0, float(last)), float(last)]
+    out = []
+    for u, v in pairwise(edges):
+        p, q = math.floor(u) + 1, math.floor(v)  # the whole seconds in (u, v]
+        if p <= q:
+            out.append((p, q, slope((u + v) / 2) > 0))
     return out
 
 
-def _bisected(
-    sdef: ScoreDef,
-    t0: datetime,
-    const: float,
-    groups: dict[float, float],
-    end_s: float,
-    exact: Callable[[float], float],
-) -> list[tuple[datetime, float]]:
-    slack = _NEAR * (abs(const) + sum(abs(a) for a in groups.values()) + 1)  # floating point
+def _zeros(terms: Sequence[tuple[float, float]], lo: float, hi: float) -> list[float]:
+    """Where ``Σ c · e^(−k·x)`` over ``terms`` (``(c, k)``, distinct ``k > 0``) changes sign in
+    ``(lo, hi)``, in order: at most one fewer than the terms. Scaled by its slowest term the sum
+    is ``c₁ + Σ c · e^(−(k − k₁)·x)``, monotone between the zeros of its derivative (a sum of one
+    term fewer, found first), so each sign change between them is found by bisection."""
+    if len(terms) < 2:
+        return []
+    (c1, k1), *others = sorted(terms, key=lambda t: t[1])
+    rest = [(c, k - k1) for c, k in others]
 
-    def value(x: float) -> float:  # the stretch's formula; the ledger sum only at a rounding tie
-        v = clamp(const + sum(a * math.exp2(-x / h) for h, a in groups.items()), sdef)
-        return exact(x) if _at_tie(v, slack) else v
+    def scaled(x: float) -> float:
+        return c1 + sum(c * math.exp(-k * x) for c, k in rest)
 
-    def g(x: float) -> int:
-        return round_score(value(x))
-
-    out: list[tuple[datetime, float]] = []
-    current = g(0.0)
-    stack = [(0.0, float(math.floor(end_s)))]
-    budget = 64 * MAX_CROSSINGS
-    while stack and budget > 0:
-        budget -= 1
-        u, v = stack.pop()
-        terms = [(a * math.exp2(-u / h), a * math.exp2(-v / h)) for h, a in groups.items()]
-        low = const + sum(min(p) for p in terms) - slack
-        high = const + sum(max(p) for p in terms) + slack
-        if round_score(clamp(low, sdef)) == round_score(clamp(high, sdef)) == current:
+    edges = [lo, *_zeros([(-c * k, k) for c, k in rest], lo, hi), hi]
+    out = []
+    for u, v in pairwise(edges):
+        fu, fv = scaled(u), scaled(v)
+        if fu == 0 or fv == 0 or (fu < 0) == (fv < 0):
             continue
-        if v - u <= 1:
-            at_v = value(v)
-            if round_score(at_v) != current:
-                current = round_score(at_v)
-                out.append((t0 + timedelta(seconds=v), at_v))
-            continue
-        mid = float(math.floor((u + v) / 2))
-        stack.append((mid, v))  # the right half after the left one: in time order
-        stack.append((u, mid))
+        while v - u > 1e-6 * max(1.0, u):  # far finer than the seconds it cuts
+            m = (u + v) / 2
+            fm = scaled(m)
+            if (fm < 0) == (fu < 0):
+                u, fu = m, fm
+            else:
+                v = m
+        out.append((u + v) / 2)
     return out
 
 
@@ -370,7 +478,7 @@ def evaluate(entries: Sequence[Entry], ruleset: Ruleset, t: datetime) -> Contact
         values[sdef.name] = clamp(raw_score(mine, t), sdef)
         lowest = min((th.at_least for th in ruleset.thresholds if th.score == sdef.name), default=None)
         if lowest is not None and _ceiling(mine, sdef, t) >= lowest - 0.5:
-            samples[sdef.name] = timeline(mine, sdef, t)
+            samples[sdef.name] = timeline(mine, sdef, t, exact_bound(ruleset, sdef))
     rounded = {name: round_score(v) for name, v in values.items()}
     tags: dict[str, WantedTag] = {}
     for e in entries:
@@ -389,6 +497,42 @@ def evaluate(entries: Sequence[Entry], ruleset: Ruleset, t: datetime) -> Contact
     )
 
 
+def tags_over(entries: Sequence[Entry], ruleset: Ruleset, instants: Sequence[datetime]) -> list[set[str]]:
+    """The wanted tags at each of ``instants`` (in time order), as ``evaluate`` gives them at
+    each: from one timeline per score up to the last instant, not one per instant (so a report
+    of a long-decaying contact over many instants is not quadratic)."""
+    out: list[set[str]] = [set() for _ in instants]
+    if not instants:
+        return out
+    for e in entries:
+        if e.tag and e.kind != AWARD:
+            for tags, t in zip(out, instants, strict=True):
+                if e.awarded_at <= t and (e.ends_at is None or t < e.ends_at):
+                    tags.add(e.tag)
+    for sdef in ruleset.scores:
+        mine = entries if len(ruleset.scores) == 1 else [e for e in entries if e.score == sdef.name]
+        mine_ths = [th for th in ruleset.thresholds if th.score == sdef.name]
+        if not mine_ths:
+            continue
+        samples = timeline(mine, sdef, instants[-1], exact_bound(ruleset, sdef))
+        on = [False] * len(mine_ths)  # threshold_since's state after the samples so far
+        k = 0
+        for tags, t in zip(out, instants, strict=True):
+            while k < len(samples) and samples[k][0] <= t:
+                r = round_score(samples[k][1])
+                on = [
+                    r >= th.at_least if not o else r >= th.release_below
+                    for o, th in zip(on, mine_ths, strict=True)
+                ]
+                k += 1
+            # and, as evaluate's timeline ends, the value at t itself
+            r = round_score(clamp(raw_score(mine, t), sdef))
+            for o, th in zip(on, mine_ths, strict=True):
+                if (r >= th.at_least) if not o else (r >= th.release_below):
+                    tags.add(th.tag)
+    return out
+
+
 def steps(entries: Sequence[Entry], ruleset: Ruleset) -> list[tuple[str, datetime, int]]:
     """Each score's rounded value over all time as ``(score, from, value)`` steps, one where the
     value changes; before the first step a score is ``round(clamp(0))``.
@@ -396,7 +540,9 @@ def steps(entries: Sequence[Entry], ruleset: Ruleset) -> list[tuple[str, datetim
     The ledger holds every known award with its expiry and every inactivity episode, including
     those still to come, so this is the score's whole history and its known future: the value at
     any whole-second instant is the last step at or before it, decaying awards included (a step
-    at every second the rounded value changes, ``decay_changes``).
+    at every second the rounded value changes, ``decay_changes``), while either is within
+    ± ``exact_bound``; beyond it, the step is within ``|step| // PER_MILLE`` of the value
+    (``band``), so a decay has a bounded number of steps however large its points.
     """
     out: list[tuple[str, datetime, int]] = []
     for sdef in ruleset.scores:
@@ -405,7 +551,7 @@ def steps(entries: Sequence[Entry], ruleset: Ruleset) -> list[tuple[str, datetim
             continue
         start = current = round_score(clamp(0.0, sdef))
         mark = len(out)
-        for t, value in timeline(mine, sdef, _END):
+        for t, value in timeline(mine, sdef, _END, exact_bound(ruleset, sdef)):
             r = round_score(value)
             if len(out) > mark and out[-1][1] == t:  # a decayed score's two sides of one instant
                 out.pop()
@@ -464,7 +610,7 @@ def next_change(entries: Iterable[Entry], t: datetime, ruleset: Ruleset | None =
         if not any(e.half_life and e.counts(t) for e in mine):
             continue
         until = best if best is not None else _END
-        changes = decay_changes(mine, sdef, t, best, until)
+        changes = decay_changes(mine, sdef, t, best, until, math.inf, first=True)  # every point
         if changes and (best is None or changes[0][0] < best):
             best = changes[0][0]
     return best

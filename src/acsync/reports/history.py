@@ -18,7 +18,7 @@ from datetime import datetime
 from acsync.core.durations import Duration
 from acsync.core.ledger import AWARD, PENALTY, RESET, Entry
 from acsync.core.rules import Ruleset, ScoreDef
-from acsync.core.scoring import evaluate
+from acsync.core.scoring import tags_over
 from acsync.core.timefmt import from_iso, human, iso
 from acsync.output import signed
 from acsync.reports.explain import about_event
@@ -46,7 +46,7 @@ def contact_history(
     about = {e.key: about_event(e) for e in events}
     episodes = {t for e in entries if e.kind != AWARD for t in (e.awarded_at, e.ends_at) if t is not None}
     instants = sorted({iso(t) for t in episodes if since < t <= at} | stepped.keys())
-    tags = set(evaluate(entries, ruleset, since).tags)
+    tags, *tags_then = tags_over(entries, ruleset, [since, *(from_iso(t) for t in instants)])
     rows: list[dict[str, object]] = [
         {
             "at": iso(since),
@@ -58,9 +58,8 @@ def contact_history(
         }
     ]
     value = first
-    for t in instants:
+    for t, now_tags in zip(instants, tags_then, strict=True):
         when = from_iso(t)
-        now_tags = set(evaluate(entries, ruleset, when).tags)
         changed = [f"{tag} added" for tag in sorted(now_tags - tags)]
         changed += [f"{tag} removed" for tag in sorted(tags - now_tags)]
         new = stepped.get(t, value)
