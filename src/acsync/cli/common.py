@@ -246,3 +246,15 @@ def reading(obj: Context, at: datetime | None) -> Iterator[Store]:
 
 def emit_report(report: Any, fmt: str, output: str | None) -> None:
     emit(report.render(fmt), output)
+
+
+def contact_or_fail(store: Store, ref: str) -> Any:
+    """The contact CONTACT names (an e-mail or an AC contact id), or the one error `explain` and
+    `report history` both give (exit 1: the database lacks it, the command line is fine)."""
+    from acsync.errors import AcsyncError
+    from acsync.store.read import find_contact
+
+    found = find_contact(store.conn, ref)
+    if found is None:
+        raise AcsyncError(f"no contact with e-mail or AC id {ref!r} in {store.path}")
+    return found
