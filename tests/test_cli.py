@@ -143,9 +143,10 @@ def test_at_takes_a_plain_date_like_since(run) -> None:  # type: ignore[no-untyp
     run("ingest", str(ROOT / "examples" / "events.jsonl"))
     run("score", "--at", AT)
     assert run("report", "top", "--at", "2026-11-21").stdout == run("report", "top", "--at", AT).stdout
+    assert run("report", "top", "--at", "20261121").stdout == run("report", "top", "--at", AT).stdout
     bad = run("report", "top", "--at", "2026-13-01")
     assert bad.exit_code == 2
-    assert "(or a date, 2026-01-31)" in bad.output
+    assert "'2026-13-01' is not a date of the calendar; expected an ISO 8601 time" in bad.output
 
 
 def test_decaying_scores_are_not_stale_right_after_scoring(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -213,7 +214,8 @@ def test_check_config_lists_problems_and_exits_2(run, tmp_path: Path) -> None:  
         ("9999-12-31T23:59:59-05:00", "supported range, from 1970-01-01 to 2199-12-31"),
         ("0001-01-01T00:00:00+01:00", "supported range"),
         ("2200-01-01", "supported range"),
-        ("yesterday", "not an ISO 8601 time"),
+        ("yesterday", "'yesterday' is not a time; expected an ISO 8601 time with an offset"),
+        ("20260305T10:00", "has no UTC offset: add Z or +01:00, or give a date"),
     ],
 )
 def test_bad_at_is_a_one_line_usage_error(run, at: str, says: str) -> None:  # type: ignore[no-untyped-def]
@@ -221,6 +223,8 @@ def test_bad_at_is_a_one_line_usage_error(run, at: str, says: str) -> None:  # t
         result = run(*command, "--at", at)
         assert result.exit_code == 2, result.output
         assert says in result.output
+        assert result.output.count("a date") <= 1, result.output  # said once, not twice
+        assert "+00:00" not in result.output
         assert "Traceback" not in result.output
         assert [line for line in result.output.splitlines() if line.startswith("error:")] != []
 

@@ -137,7 +137,7 @@ def parse_at(value: str | None, hint: str = "--at") -> datetime | None:
     try:
         return parse_when(value)
     except ValueError as e:
-        raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint=hint) from None
+        raise click.BadParameter(str(e), param_hint=hint) from None
 
 
 AT_OPTION = click.option(

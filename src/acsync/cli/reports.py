@@ -184,8 +184,9 @@ def report_content(
             "no content types in the config: add [[content]] sections (see config.example.toml)"
         )
     sdef = score_def(ruleset, score_name)
+    at = parse_at(at_text) or utcnow()
     with obj.store(readonly=True) as store:
-        report = content(store.conn, ruleset, sdef, parse_at(at_text) or utcnow(), days)
+        report = content(store.conn, ruleset, sdef, at, days)
     emit_report(report, fmt, output)
 
 
@@ -198,8 +199,9 @@ def report_inactive(obj: Context, at_text: str | None, fmt: str, output: str | N
     """Contacts in an inactivity episode: since when, which rule, its effect, whether AC has the tag."""
     from acsync.reports.leads import inactive
 
+    at = parse_at(at_text) or utcnow()
     with obj.store(readonly=True) as store:
-        emit_report(inactive(store.conn, parse_at(at_text) or utcnow()), fmt, output)
+        emit_report(inactive(store.conn, at), fmt, output)
 
 
 @report.command("history")
