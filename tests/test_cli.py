@@ -298,3 +298,17 @@ def test_the_demo_names_a_command_that_runs_from_here(
     assert this_command(str(script), which=str(script)) == "acsync"  # PATH finds this very one
     assert this_command(str(script), which="/usr/local/bin/acsync") == ".venv/bin/acsync"  # another one
     assert this_command(str(tmp_path / "__main__.py")).endswith(" -m acsync")
+
+
+def test_a_reader_that_goes_away_gets_no_error_line(tmp_path: Path) -> None:
+    """`acsync check-config | head -1`: the pipe closes before acsync writes; nothing is said."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "acsync", "--config", str(ROOT / "config.example.toml"), "check-config"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.decode() == ""
