@@ -312,3 +312,30 @@ def test_a_reader_that_goes_away_gets_no_error_line(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert err.decode() == ""
+
+
+def test_reports_at_a_past_instant_count_the_same_contacts(run) -> None:  # type: ignore[no-untyped-def]
+    """`report contacts --at T` lists the contacts there at T, as `segments --at T` counts them:
+    not contacts whose first activity (or creation in AC) comes later, at score 0."""
+    run("ingest", str(ROOT / "examples" / "events.jsonl"))
+    run("score", "--at", AT)
+    firsts = sorted(
+        min(json.loads(line)["at"] for line in lines)
+        for lines in _by_contact(ROOT / "examples" / "events.jsonl").values()
+    )
+    middle = firsts[len(firsts) // 2]  # half the contacts are there by then
+    listed = json.loads(run("report", "contacts", "--at", middle, "--format", "json").stdout)
+    segments = json.loads(run("report", "segments", "--at", middle, "--format", "json").stdout)
+    assert 0 < len(listed) < len(firsts)
+    assert len(listed) == sum(s["contacts"] for s in segments)
+    top = json.loads(run("report", "top", "--at", middle, "--limit", "1000", "--format", "json").stdout)
+    assert len(top) == len(listed)
+
+
+def _by_contact(path: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            event = json.loads(line)
+            out.setdefault(str(event.get("contact_id") or event.get("email")), []).append(line)
+    return out
