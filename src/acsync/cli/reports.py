@@ -115,9 +115,7 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
     rows.sort(key=lambda r: (-r.scores.get(names[0], 0), r.email or "", r.contact_id or ""))
     headers = ["contact_id", "email", *names, "segment", "tags"]
     shown = rows if fmt == "csv" else rows[:TABLE_ROWS]  # a table shows its first rows only
-    table = [
-        [r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, " ".join(r.tags)] for r in shown
-    ]
+    table = [[r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, r.tags] for r in shown]
     title = f"{count(len(rows), 'contact')}, {when}"
     data = [r.as_json() for r in rows] if fmt == "json" else None
     emit(format_rows(fmt, title, headers, table, data, total=len(rows)), output)
