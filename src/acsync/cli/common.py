@@ -87,8 +87,8 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+            raise  # words already, or (a closed pipe: `| head`) nothing to say: see main
         except Exception as e:
             obj = ctx.find_object(Context)
             if obj is not None and obj.verbose:  # asked for: the traceback, before the one line
@@ -137,7 +137,7 @@ def parse_at(value: str | None, hint: str = "--at") -> datetime | None:
     try:
         return parse_when(value)
     except ValueError as e:
-        raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint=hint) from None
+        raise click.BadParameter(str(e), param_hint=hint) from None
 
 
 AT_OPTION = click.option(

@@ -112,9 +112,7 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
     rows.sort(key=lambda r: (-r.scores.get(names[0], 0), r.email or "", r.contact_id or ""))
     headers = ["contact_id", "email", *names, "segment", "tags"]
     shown = rows if fmt == "csv" else rows[:TABLE_ROWS]  # a table shows its first rows only
-    table = [
-        [r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, " ".join(r.tags)] for r in shown
-    ]
+    table = [[r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, r.tags] for r in shown]
     title = f"{count(len(rows), 'contact')}, {when}"
     data = [r.as_json() for r in rows] if fmt == "json" else None
     emit(format_rows(fmt, title, headers, table, data, total=len(rows)), output)
@@ -181,8 +179,9 @@ def report_content(
             "no content types in the config: add [[content]] sections (see config.example.toml)"
         )
     sdef = score_def(ruleset, score_name)
+    at = parse_at(at_text) or utcnow()
     with obj.store(readonly=True) as store:
-        report = content(store.conn, ruleset, sdef, parse_at(at_text) or utcnow(), days)
+        report = content(store.conn, ruleset, sdef, at, days)
     emit_report(report, fmt, output)
 
 
@@ -195,8 +194,9 @@ def report_inactive(obj: Context, at_text: str | None, fmt: str, output: str | N
     """Contacts in an inactivity episode: since when, which rule, its effect, whether AC has the tag."""
     from acsync.reports.leads import inactive
 
+    at = parse_at(at_text) or utcnow()
     with obj.store(readonly=True) as store:
-        emit_report(inactive(store.conn, parse_at(at_text) or utcnow()), fmt, output)
+        emit_report(inactive(store.conn, at), fmt, output)
 
 
 @report.command("history")
