@@ -143,9 +143,10 @@ def test_at_takes_a_plain_date_like_since(run) -> None:  # type: ignore[no-untyp
     run("ingest", str(ROOT / "examples" / "events.jsonl"))
     run("score", "--at", AT)
     assert run("report", "top", "--at", "2026-11-21").stdout == run("report", "top", "--at", AT).stdout
+    assert run("report", "top", "--at", "20261121").stdout == run("report", "top", "--at", AT).stdout
     bad = run("report", "top", "--at", "2026-13-01")
     assert bad.exit_code == 2
-    assert "(or a date, 2026-01-31)" in bad.output
+    assert "'2026-13-01' is not a date of the calendar; expected an ISO 8601 time" in bad.output
 
 
 def test_decaying_scores_are_not_stale_right_after_scoring(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -213,7 +214,8 @@ def test_check_config_lists_problems_and_exits_2(run, tmp_path: Path) -> None:  
         ("9999-12-31T23:59:59-05:00", "supported range, from 1970-01-01 to 2199-12-31"),
         ("0001-01-01T00:00:00+01:00", "supported range"),
         ("2200-01-01", "supported range"),
-        ("yesterday", "not an ISO 8601 time"),
+        ("yesterday", "'yesterday' is not a time; expected an ISO 8601 time with an offset"),
+        ("20260305T10:00", "has no UTC offset: add Z or +01:00, or give a date"),
     ],
 )
 def test_bad_at_is_a_one_line_usage_error(run, at: str, says: str) -> None:  # type: ignore[no-untyped-def]
@@ -221,6 +223,8 @@ def test_bad_at_is_a_one_line_usage_error(run, at: str, says: str) -> None:  # t
         result = run(*command, "--at", at)
         assert result.exit_code == 2, result.output
         assert says in result.output
+        assert result.output.count("a date") <= 1, result.output  # said once, not twice
+        assert "+00:00" not in result.output
         assert "Traceback" not in result.output
         assert [line for line in result.output.splitlines() if line.startswith("error:")] != []
 
@@ -294,3 +298,44 @@ def test_the_demo_names_a_command_that_runs_from_here(
     assert this_command(str(script), which=str(script)) == "acsync"  # PATH finds this very one
     assert this_command(str(script), which="/usr/local/bin/acsync") == ".venv/bin/acsync"  # another one
     assert this_command(str(tmp_path / "__main__.py")).endswith(" -m acsync")
+
+
+def test_a_reader_that_goes_away_gets_no_error_line(tmp_path: Path) -> None:
+    """`acsync check-config | head -1`: the pipe closes before acsync writes; nothing is said."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "acsync", "--config", str(ROOT / "config.example.toml"), "check-config"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.decode() == ""
+
+
+def test_reports_at_a_past_instant_count_the_same_contacts(run) -> None:  # type: ignore[no-untyped-def]
+    """`report contacts --at T` lists the contacts there at T, as `segments --at T` counts them:
+    not contacts whose first activity (or creation in AC) comes later, at score 0."""
+    run("ingest", str(ROOT / "examples" / "events.jsonl"))
+    run("score", "--at", AT)
+    firsts = sorted(
+        min(json.loads(line)["at"] for line in lines)
+        for lines in _by_contact(ROOT / "examples" / "events.jsonl").values()
+    )
+    middle = firsts[len(firsts) // 2]  # half the contacts are there by then
+    listed = json.loads(run("report", "contacts", "--at", middle, "--format", "json").stdout)
+    segments = json.loads(run("report", "segments", "--at", middle, "--format", "json").stdout)
+    assert 0 < len(listed) < len(firsts)
+    assert len(listed) == sum(s["contacts"] for s in segments)
+    top = json.loads(run("report", "top", "--at", middle, "--limit", "1000", "--format", "json").stdout)
+    assert len(top) == len(listed)
+
+
+def _by_contact(path: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            event = json.loads(line)
+            out.setdefault(str(event.get("contact_id") or event.get("email")), []).append(line)
+    return out

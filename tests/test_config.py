@@ -80,6 +80,35 @@ def test_rule_problems(rule: dict[str, object], message: str) -> None:
     assert any(message in p for p in found), found
 
 
+@pytest.mark.parametrize(
+    ("inactivity", "message"),
+    [
+        (
+            {"reset": "static"},
+            "reset = 'static': 'static' is not a reset: use true (wipe the score), \"dynamic\"",
+        ),
+        ({"reset": "Dynamic"}, "'Dynamic' is not a reset"),
+        ({"reset": "dynamic", "points": -5}, 'choose points (a penalty) or reset = "dynamic", not both'),
+        ({}, 'needs points, reset = true (or "dynamic") or a tag'),
+    ],
+)
+def test_inactivity_problems_are_one_line_each(inactivity: dict[str, object], message: str) -> None:
+    found = problems({"inactivity": [{"name": "I", "without": "open", "for": "60d", **inactivity}]})
+    assert len(found) == 1, found  # one problem, not one per member of the type's union
+    assert message in found[0], found
+
+
+def test_fields_named_twice_are_named() -> None:
+    found = problems({"scores": [{"name": "a", "field": "Lead Score", "segment_field": "lead score"}]})
+    assert found == [
+        "scores[0] ('a').field and scores[0] ('a').segment_field name the same AC field: every field, "
+        "segment_field, reason_field and next_segment_field must name a different one"
+    ]
+    assert problems({"scores": [{"name": "a", "field": "A"}, {"name": "a", "field": "B"}]}) == [
+        "scores: score names must be unique; 'a' is used twice"
+    ]
+
+
 def test_several_scores_need_rules_to_name_theirs() -> None:
     found = problems(
         {"scores": [{"name": "a"}, {"name": "b"}], "rules": [{"name": "R", "on": "open", "points": 1}]}

@@ -16,6 +16,7 @@ from acsync.jobs.score import score
 from acsync.reports.explain import explain
 from acsync.reports.history import contact_history, distribution
 from acsync.reports.past import Contact, values_at
+from acsync.reports.table import Report
 from acsync.store import Store
 from acsync.store.read import find_contact, stored_ledger
 from tests.conftest import ROOT, at, settings
@@ -161,20 +162,26 @@ def test_history_gives_the_cause_of_every_step_and_the_tag_changes(store: Store)
     rows = contact_history(store.conn, cfg.ruleset(), cfg.ruleset().scores[0], who, at(-1), at(45)).rows
     got = [(r["at"], r["score"], r["change"], r["cause"], r["tags"]) for r in rows]
     assert got[:5] == [
-        ("2025-12-31T00:00:00Z", 0, None, "the score at the start", ""),
-        ("2026-01-01T00:00:00Z", 10, 10, "Visit +10 (https://x/0)", ""),
-        ("2026-01-11T00:00:00Z", 0, -10, "Visit +10 of 2026-01-01 expired (https://x/0)", ""),
-        ("2026-01-31T00:00:00Z", -50, -50, "Quiet: inactivity episode began, -50; Inaktiv added", "Inaktiv"),
+        ("2025-12-31T00:00:00Z", 0, None, "the score at the start", []),
+        ("2026-01-01T00:00:00Z", 10, 10, "Visit +10 (https://x/0)", []),
+        ("2026-01-11T00:00:00Z", 0, -10, "Visit +10 of 2026-01-01 expired (https://x/0)", []),
+        (
+            "2026-01-31T00:00:00Z",
+            -50,
+            -50,
+            "Quiet: inactivity episode began, -50; Inaktiv added",
+            ["Inaktiv"],
+        ),
         (
             "2026-02-10T00:00:00Z",
             10,
             60,
             "Visit +10 (https://x/40); Quiet: episode ended by new activity, its -50 no longer counts; "
             "Inaktiv removed",
-            "",
+            [],
         ),
     ]
-    assert got[5] == ("2026-02-11T00:00:00Z", 13, 3, "Decay +3 (campaign 5)", "")
+    assert got[5] == ("2026-02-11T00:00:00Z", 13, 3, "Decay +3 (campaign 5)", [])
     decay = got[6:]  # 3 decays to 0 point by point: 12, 11, 10, then the visit of day 40 expires
     assert [r[1] for r in decay[:3]] == [12, 11, 10]
     assert all(r[3] == "decay of Decay" for r in decay[:3])
@@ -209,3 +216,156 @@ def test_reports_of_decaying_scores_agree_with_the_evaluated_ledger(store: Store
         assert stepped == evaluated, row["at"]  # exact, not within a point
         seen.update(evaluated.values())
     assert len(seen) > 10  # decayed scores of all sizes, not a trivial agreement on 0
+
+
+# --- found in review of issue 16 ---------------------------------------------------------------------
+RESETS: dict[str, Any] = {
+    "scores": [{"name": "lead_score"}],
+    "rules": [
+        {"name": "Signup", "on": "subscribe", "points": 5},
+        {"name": "Open", "on": "open", "points": 5, "expires_after": "30d"},
+        {"name": "Visit", "on": "site_visit", "points": 10},
+    ],
+    "inactivity": [{"name": "Quiet", "without": ["site_visit"], "for": "10d", "reset": True}],
+}
+
+
+def visit(day: float) -> dict[str, Any]:
+    return {"type": "site_visit", "at": at(day).isoformat(), "url": f"https://x/{day}"}
+
+
+def history(store: Store, cfg: Settings, since: datetime, until: datetime) -> list[dict[str, object]]:
+    who = Contact(1, "7", "a@example.com", None)
+    return contact_history(store.conn, cfg.ruleset(), cfg.ruleset().scores[0], who, since, until).rows
+
+
+def test_an_award_a_reset_ended_before_its_expiry_was_wiped_at_every_later_instant(store: Store) -> None:
+    """The open of day 5 would expire on day 35; the reset of day 10 ended it first. The reason
+    names whichever came first, and does not change once the expiry has passed too."""
+    cfg = settings(RESETS)
+    load(store, cfg, [visit(0), {"type": "open", "at": at(5).isoformat(), "campaign": "1"}], at(40))
+    wiped = [("reset", "wiped by the reset of Quiet on 2026-01-11 00:00 UTC")]
+    assert by_rule(explained(store, cfg, at(20)), "Open") == wiped  # after the reset, before the expiry
+    assert by_rule(explained(store, cfg, at(40)), "Open") == wiped  # after both
+    assert by_rule(explained(store, cfg, at(8)), "Open") == [("counts", "counts, until 2026-02-05 00:00 UTC")]
+
+
+def test_an_award_that_expired_at_the_instant_of_the_reset_expired(store: Store) -> None:
+    """Expiry and reset at the same instant: it had stopped counting, the reset wiped nothing of it."""
+    rules = [{**RESETS["rules"][1], "expires_after": "10d"}]
+    cfg = settings({**RESETS, "rules": rules})  # the reset comes on day 10: first known + 10d
+    load(store, cfg, [{"type": "open", "at": at(0).isoformat(), "campaign": "1"}, visit(20)], at(40))
+    assert by_rule(explained(store, cfg, at(40)), "Open") == [("expired", "expired on 2026-01-11 00:00 UTC")]
+
+
+def test_explain_names_the_first_reset_after_the_award(store: Store) -> None:
+    """Two resets (day 10 and day 30): the signup of day 0 was wiped on day 10, not day 30."""
+    cfg = settings(RESETS)
+    load(
+        store, cfg, [{"type": "subscribe", "at": at(0).isoformat(), "list": "1"}, visit(0), visit(20)], at(40)
+    )
+    data = explained(store, cfg, at(40))
+    assert [e["awarded_at"] for e in data["entries"] if e["kind"] == "reset"] == [
+        "2026-01-11T00:00:00Z",
+        "2026-01-31T00:00:00Z",
+    ]
+    assert by_rule(data, "Signup") == [("reset", "wiped by the reset of Quiet on 2026-01-11 00:00 UTC")]
+
+
+def test_history_says_a_dynamic_reset_wipes_only_the_dynamic_points(store: Store) -> None:
+    cfg = settings(
+        {
+            "scores": [{"name": "lead_score"}],
+            "rules": [
+                {"name": "Purchase", "on": "order", "points": 50, "once": True},
+                {"name": "Open", "on": "open", "points": 5, "expires_after": "90d"},
+            ],
+            "inactivity": [{"name": "Quiet", "without": ["open"], "for": "10d", "reset": "dynamic"}],
+        }
+    )
+    load(
+        store,
+        cfg,
+        [
+            {"type": "open", "at": at(0).isoformat(), "campaign": "1"},
+            {"type": "order", "at": at(1).isoformat(), "name": "o1", "value": 1},
+        ],
+        at(20),
+    )
+    row = next(r for r in history(store, cfg, at(-1), at(20)) if r["at"] == "2026-01-11T00:00:00Z")
+    assert (row["score"], row["change"]) == (50, -5)  # the purchase stays
+    assert row["cause"] == (
+        "Quiet: inactivity reset, earlier points that expire or decay wiped (static points stay)"
+    )
+
+
+def test_history_json_tags_are_a_list_as_in_every_other_json(store: Store) -> None:
+    cfg = settings(
+        {
+            "scores": [{"name": "lead_score"}],
+            "rules": [{"name": "Open", "on": "open", "points": 5}],
+            "inactivity": [{"name": "Quiet", "without": ["open"], "for": "10d", "tag": "Inaktiv"}],
+        }
+    )
+    load(store, cfg, [{"type": "open", "at": at(0).isoformat(), "campaign": "1"}], at(20))
+    rows = history(store, cfg, at(-1), at(20))
+    assert [r["tags"] for r in rows] == [[], [], ["Inaktiv"]]
+    assert json.loads(Report("h", ["tags"], rows).render("json"))[-1]["tags"] == ["Inaktiv"]
+
+
+def test_history_names_the_rule_of_a_tag_only_episode(store: Store) -> None:
+    cfg = settings(
+        {
+            "scores": [{"name": "lead_score"}],
+            "rules": [{"name": "Open", "on": "open", "points": 5}],
+            "inactivity": [{"name": "Sleepy rule", "without": ["open"], "for": "10d", "tag": "Sleepy"}],
+        }
+    )
+    opens = [{"type": "open", "at": at(d).isoformat(), "campaign": str(d)} for d in (0, 15)]
+    load(store, cfg, opens, at(20))
+    got = [(r["at"], r["change"], r["cause"]) for r in history(store, cfg, at(-1), at(20))[1:]]
+    assert got == [
+        ("2026-01-01T00:00:00Z", 5, "Open +5 (campaign 0)"),
+        ("2026-01-11T00:00:00Z", 0, "Sleepy rule: inactivity episode began (tag only); Sleepy added"),
+        (
+            "2026-01-16T00:00:00Z",
+            5,
+            "Open +5 (campaign 15); Sleepy rule: episode ended by new activity; Sleepy removed",
+        ),
+    ]
+
+
+def test_history_says_when_the_floor_or_the_cap_shaped_a_step(store: Store) -> None:
+    cfg = settings(
+        {
+            "scores": [{"name": "lead_score", "floor": 0, "cap": 100}],
+            "rules": [
+                {"name": "Open", "on": "open", "points": 25},
+                {"name": "Purchase", "on": "order", "points": 50},
+            ],
+            "inactivity": [{"name": "Quiet", "without": ["open"], "for": "10d", "points": -50}],
+        }
+    )
+    order = [{"type": "order", "at": at(d).isoformat(), "name": f"o{d}", "value": 1} for d in (12, 13, 14)]
+    load(store, cfg, [{"type": "open", "at": at(0).isoformat(), "campaign": "1"}, *order], at(20))
+    got = [(r["score"], r["change"], r["cause"]) for r in history(store, cfg, at(-1), at(20))[1:]]
+    assert got == [
+        (25, 25, "Open +25 (campaign 1)"),
+        (0, -25, "Quiet: inactivity episode began, -50, floored at 0"),  # 25 − 50 = −25
+        (25, 25, "Purchase +50 (o12 1), from the floor 0 (the points had added up to -25)"),
+        (75, 50, "Purchase +50 (o13 1)"),
+        (100, 25, "Purchase +50 (o14 1), capped at 100"),  # 125
+    ]
+
+
+def test_history_does_not_give_the_expiry_of_an_award_a_reset_wiped_as_a_cause(store: Store) -> None:
+    """The open of day 5 (expiring on day 35) was wiped on day 10: its expiry is not a cause on day 35."""
+    cfg = settings(RESETS)
+    load(
+        store, cfg, [visit(0), {"type": "open", "at": at(5).isoformat(), "campaign": "1"}, visit(35)], at(40)
+    )
+    row = next(r for r in history(store, cfg, at(-1), at(40)) if r["at"] == "2026-02-05T00:00:00Z")
+    assert (row["change"], row["cause"]) == (
+        10,
+        "Visit +10 (https://x/35); Quiet: episode ended by new activity",
+    )

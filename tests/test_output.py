@@ -188,9 +188,10 @@ def test_the_formatters() -> None:
 
 def test_csv_and_json_hold_plain_values() -> None:
     when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-    assert render_csv(["n", "share", "at", "tags"], [[1000, 16.0, when, ["a", "b"]]]) == (
-        "n,share,at,tags\n1000,16.0,2026-03-01T09:30:00Z,a b\n"
+    assert render_csv(["n", "share", "at", "tags"], [[1000, 16.0, when, ["Hot Lead", "b"]]]) == (
+        'n,share,at,tags\n1000,16.0,2026-03-01T09:30:00Z,"Hot Lead, b"\n'  # a tag may hold a space
     )
+    assert "Hot Lead, Inaktiv" in render_table(None, ["tags"], [[["Hot Lead", "Inaktiv"]]])
     table = render_table(None, ["n", "at"], [[1000, "2026-03-01T09:30:00Z"]])
     assert "1,000" in table
     assert "2026-03-01 09:30 UTC" in table

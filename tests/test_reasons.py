@@ -59,9 +59,17 @@ def test_summary_is_bounded_and_says_what_it_left_out() -> None:
     text = summary(entries, rs.scores[0], at(1))
     assert len(text) <= MAX_CHARS
     assert text.startswith("Rule number 39 with a long name +40 · Rule number 38")  # the largest first
-    assert text.endswith("more")
     kept = text.count("Rule number")
-    assert f"+{40 - kept} more" in text
+    assert text.endswith(f"and {40 - kept} more rules")  # rules, not points: no "+N"
+
+
+def test_a_rule_too_long_to_fit_is_shortened_not_dropped() -> None:
+    rs = ruleset(rules=[{"name": "A" * 300, "on": "open", "points": 5}])
+    entries = build_ledger([ev("open", at(0), campaign="1")], rs)
+    text = summary(entries, rs.scores[0], at(1))
+    assert len(text) == MAX_CHARS
+    assert text.startswith("AAAA")
+    assert text.endswith("A… +5")  # the points stay; the name gives way
 
 
 def test_points_to_the_next_segment() -> None:

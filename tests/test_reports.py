@@ -215,6 +215,26 @@ def test_report_commands(db: Path, tmp_path: Path) -> None:
         assert f"data-report='{name}'" in text
 
 
+def test_history_refuses_what_it_cannot_do_and_an_unknown_contact_reads_as_in_explain(db: Path) -> None:
+    base = ["--config", str(ROOT / "config.example.toml"), "--db", str(db)]
+    run = CliRunner().invoke
+    at = ["--at", "2026-11-21T00:00:00Z"]
+    every = run(cli, [*base, "report", "history", "contact1024@example.com", *at, "--every", "1w"])
+    assert every.exit_code == 2
+    assert "--every samples the distribution: leave it out with CONTACT" in every.output
+    later = run(cli, [*base, "report", "history", *at, "--since", "2026-12-01"])
+    assert later.exit_code == 2
+    assert "--since 2026-12-01 00:00 UTC is after --at 2026-11-21 00:00 UTC" in later.output
+    assert run(cli, [*base, "report", "history", *at, "--since", "2026-11-21"]).exit_code == 0
+    said = []
+    for args in (["explain", "nobody@example.com"], ["report", "history", "nobody@example.com"]):
+        result = run(cli, [*base, *args, *at])
+        assert result.exit_code == 1, result.output
+        said.append(result.output.strip().splitlines()[-1])
+    assert said[0] == said[1]
+    assert f"no contact with e-mail or AC id 'nobody@example.com' in {db}" in said[0]
+
+
 def _fetches(text: str) -> list[str]:
     """Whatever in the page a browser would load: scripts, images, links, styles, frames."""
     found: list[str] = []

@@ -42,6 +42,14 @@ BLOG = "https://*.example.com/blog/*"
         ("https://localhost:8080/*", "https://localhost:8080/x", True),
         (BLOG, "not a url", False),
         (BLOG, "https://[::1/blog/a", False),  # unparseable: no match, no error
+        # as a browser reads the URL (WHATWG): a backslash is a slash, dot segments resolved
+        (BLOG, "https://evil.com\\@www.example.com/blog/a", False),  # the host is evil.com
+        (BLOG, "https://www.example.com/blog/%2e%2e/pricing", False),  # that is /pricing
+        (BLOG, "https://www.example.com/blog/../pricing", False),
+        (BLOG, "https://www.example.com/blog/./a", True),
+        (BLOG, "https://www.example.com/x/../blog/a", True),
+        (BLOG, "https://www.example.com\\blog\\a", True),  # what the browser asks for
+        (BLOG, " https://www.exa\tmple.com/blog/a\n", True),  # tabs, newlines, outer spaces dropped
         # without `://`: the URL up to its query, `*` as in the shell
         ("*/blog/*", "https://x.org/en/blog/a", True),
         ("*/blog/*", "https://evil.com/?r=/blog/x", False),

@@ -208,15 +208,31 @@ class InactivityConfig(_Section):
     penalty_lasts: DurationField | None = None
     reset: bool | Literal["dynamic"] = False  # "dynamic": wipe only points that expire or decay
 
+    @field_validator("reset", mode="before")
+    @classmethod
+    def _reset(cls, value: object) -> object:
+        """One problem, in words, for anything but true, false or "dynamic" (pydantic would list
+        one line per member of the union)."""
+        if isinstance(value, bool) or value == "dynamic":
+            return value
+        raise ValueError(
+            f'{value!r} is not a reset: use true (wipe the score), "dynamic" (wipe only the points '
+            "that expire or decay) or false"
+        )
+
     @model_validator(mode="after")
     def _consistent(self) -> InactivityConfig:
         if self.reset and self.points:
-            raise ValueError("choose points (a penalty) or reset = true, not both")
+            raise ValueError(f"choose points (a penalty) or reset = {_toml_value(self.reset)}, not both")
         if self.penalty_lasts is not None and not self.points:
             raise ValueError("penalty_lasts needs points (the penalty)")
         if not (self.reset or self.points or self.tag):
-            raise ValueError("an inactivity rule needs points, reset = true or a tag")
+            raise ValueError('an inactivity rule needs points, reset = true (or "dynamic") or a tag')
         return self
+
+
+def _toml_value(value: bool | str) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else f'"{value}"'
 
 
 class ThresholdConfig(_Section):
@@ -703,19 +719,20 @@ def _reference_problems(data: dict[str, Any]) -> list[str]:
     scores = data.get("scores", [{"name": "lead_score"}])
     names = [s.get("name") for s in scores if isinstance(s, dict)] if isinstance(scores, list) else []
     if len(set(names)) != len(names):
-        problems.append("scores: score names must be unique")
-    titles = [
-        str(s[key]).lower()
-        for s in (scores if isinstance(scores, list) else [])
-        if isinstance(s, dict)
-        for key in ("field", "segment_field", "reason_field", "next_segment_field")
-        if isinstance(s.get(key), str)
-    ]
-    if len(set(titles)) != len(titles):
-        problems.append(
-            "scores: every field, segment_field, reason_field and next_segment_field "
-            "must name a different AC field"
-        )
+        twice = sorted({str(n) for n in names if names.count(n) > 1})
+        problems.append(f"scores: score names must be unique; {', '.join(map(repr, twice))} is used twice")
+    titles: dict[str, list[str]] = {}  # an AC field (case-insensitively) → the keys naming it
+    for i, s in enumerate(scores if isinstance(scores, list) else []):
+        if isinstance(s, dict):
+            for key in ("field", "segment_field", "reason_field", "next_segment_field"):
+                if isinstance(s.get(key), str):
+                    titles.setdefault(s[key].lower(), []).append(f"{_loc(('scores', i), data)}.{key}")
+    for keys in titles.values():
+        if len(keys) > 1:
+            problems.append(
+                f"{' and '.join(keys)} name the same AC field: every field, segment_field, "
+                "reason_field and next_segment_field must name a different one"
+            )
     rule_names: list[str] = []
     for section in ("rules", "inactivity", "thresholds", "segments"):
         items = data.get(section, [])

@@ -84,7 +84,7 @@ def cell(value: Any, kind: str | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, list | tuple):
-        return " ".join(cell(v, kind) for v in value)
+        return ", ".join(cell(v, kind) for v in value)  # tags have spaces: "Hot Lead, Inaktiv"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
@@ -102,11 +102,11 @@ def cell(value: Any, kind: str | None = None) -> str:
 
 # --- values for machines ------------------------------------------------------------------------------
 def plain(value: Any) -> Any:
-    """One CSV cell: numbers as they are, times ISO 8601 with ``Z``, lists space-separated."""
+    """One CSV cell: numbers as they are, times ISO 8601 with ``Z``, lists comma-separated."""
     if value is None:
         return ""
     if isinstance(value, list | tuple):
-        return " ".join(str(plain(v)) for v in value)
+        return ", ".join(str(plain(v)) for v in value)
     if isinstance(value, datetime):
         return iso(value)
     return value

@@ -87,8 +87,8 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+            raise  # words already, or (a closed pipe: `| head`) nothing to say: see main
         except Exception as e:
             obj = ctx.find_object(Context)
             if obj is not None and obj.verbose:  # asked for: the traceback, before the one line
@@ -137,7 +137,7 @@ def parse_at(value: str | None, hint: str = "--at") -> datetime | None:
     try:
         return parse_when(value)
     except ValueError as e:
-        raise click.BadParameter(f"{e} (or a date, 2026-01-31)", param_hint=hint) from None
+        raise click.BadParameter(str(e), param_hint=hint) from None
 
 
 AT_OPTION = click.option(
@@ -246,3 +246,15 @@ def reading(obj: Context, at: datetime | None) -> Iterator[Store]:
 
 def emit_report(report: Any, fmt: str, output: str | None) -> None:
     emit(report.render(fmt), output)
+
+
+def contact_or_fail(store: Store, ref: str) -> Any:
+    """The contact CONTACT names (an e-mail or an AC contact id), or the one error `explain` and
+    `report history` both give (exit 1: the database lacks it, the command line is fine)."""
+    from acsync.errors import AcsyncError
+    from acsync.store.read import find_contact
+
+    found = find_contact(store.conn, ref)
+    if found is None:
+        raise AcsyncError(f"no contact with e-mail or AC id {ref!r} in {store.path}")
+    return found

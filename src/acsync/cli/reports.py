@@ -17,6 +17,7 @@ from acsync.cli.common import (
     Context,
     Group,
     check_output,
+    contact_or_fail,
     emit,
     emit_report,
     format_rows,
@@ -28,7 +29,6 @@ from acsync.cli.common import (
 )
 from acsync.clock import utcnow
 from acsync.core.timefmt import human
-from acsync.errors import AcsyncError
 from acsync.output import TABLE_ROWS, count, number, render_json, render_table
 
 
@@ -40,14 +40,11 @@ from acsync.output import TABLE_ROWS, count, number, render_json, render_table
 def explain(obj: Context, contact: str, at_text: str | None, fmt: str) -> None:
     """Every ledger entry behind a contact's scores. CONTACT is an e-mail or an AC contact id."""
     from acsync.reports.explain import explain as build
-    from acsync.store.read import find_contact
 
     settings = obj.settings
     now = parse_at(at_text) or utcnow()
     with obj.store(readonly=True) as store:
-        info = find_contact(store.conn, contact)
-        if info is None:
-            raise AcsyncError(f"no contact with e-mail or AC id {contact!r} in {store.path}")
+        info = contact_or_fail(store, contact)
         warn_stale(store, now, ledger_only=True)  # explain evaluates the ledger itself
         data = build(store.conn, settings.ruleset(), info, now)
     if fmt == "json":
@@ -115,9 +112,7 @@ def report_contacts(obj: Context, at_text: str | None, fmt: str, output: str | N
     rows.sort(key=lambda r: (-r.scores.get(names[0], 0), r.email or "", r.contact_id or ""))
     headers = ["contact_id", "email", *names, "segment", "tags"]
     shown = rows if fmt == "csv" else rows[:TABLE_ROWS]  # a table shows its first rows only
-    table = [
-        [r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, " ".join(r.tags)] for r in shown
-    ]
+    table = [[r.contact_id, r.email, *(r.scores.get(n) for n in names), r.segment, r.tags] for r in shown]
     title = f"{count(len(rows), 'contact')}, {when}"
     data = [r.as_json() for r in rows] if fmt == "json" else None
     emit(format_rows(fmt, title, headers, table, data, total=len(rows)), output)
@@ -184,8 +179,9 @@ def report_content(
             "no content types in the config: add [[content]] sections (see config.example.toml)"
         )
     sdef = score_def(ruleset, score_name)
+    at = parse_at(at_text) or utcnow()
     with obj.store(readonly=True) as store:
-        report = content(store.conn, ruleset, sdef, parse_at(at_text) or utcnow(), days)
+        report = content(store.conn, ruleset, sdef, at, days)
     emit_report(report, fmt, output)
 
 
@@ -198,15 +194,16 @@ def report_inactive(obj: Context, at_text: str | None, fmt: str, output: str | N
     """Contacts in an inactivity episode: since when, which rule, its effect, whether AC has the tag."""
     from acsync.reports.leads import inactive
 
+    at = parse_at(at_text) or utcnow()
     with obj.store(readonly=True) as store:
-        emit_report(inactive(store.conn, parse_at(at_text) or utcnow()), fmt, output)
+        emit_report(inactive(store.conn, at), fmt, output)
 
 
 @report.command("history")
 @click.argument("contact", metavar="[CONTACT]", required=False)
 @AT_OPTION
 @click.option("--since", metavar="DATE", help="Start (default: 12 months before --at).")
-@click.option("--every", default="1mo", show_default=True, help="Sample interval for the distribution.")
+@click.option("--every", help="Sample interval of the distribution (default 1mo; not with CONTACT).")
 @SCORE_OPTION
 @FORMAT_OPTION
 @OUTPUT_OPTION
@@ -216,7 +213,7 @@ def report_history(
     contact: str | None,
     at_text: str | None,
     since: str | None,
-    every: str,
+    every: str | None,
     score_name: str | None,
     fmt: str,
     output: str | None,
@@ -231,19 +228,21 @@ def report_history(
     sdef = score_def(ruleset, score_name)
     at = parse_at(at_text) or utcnow()
     start = parse_since(since) or add_months(at, -12)
+    if start > at:
+        raise click.UsageError(f"--since {human(start)} is after --at {human(at)}: give an earlier --since")
+    if contact is not None and every is not None:
+        raise click.UsageError(
+            "--every samples the distribution: leave it out with CONTACT (every change shows)"
+        )
     try:
-        step = parse_duration(every)
+        step = parse_duration(every or "1mo")
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--every") from None
     with obj.store(readonly=True) as store:
         if contact is None:
             report = distribution(store.conn, ruleset, sdef, start, at, step)
         else:
-            from acsync.store.read import find_contact
-
-            found = find_contact(store.conn, contact)
-            if found is None:
-                raise click.UsageError(f"no contact {contact!r} (an e-mail or an AC contact id)")
+            found = contact_or_fail(store, contact)
             who = Contact(found.id, found.ac_id, found.email, None)
             report = contact_history(store.conn, ruleset, sdef, who, start, at)
     emit_report(report, fmt, output)

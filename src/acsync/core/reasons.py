@@ -4,7 +4,8 @@
 ``3× E-mail open +15 · Website visit +10 until 2 Mar · No opens in 60 days −50``, then the
 reset that wiped older points and the floor or cap when they change the total. It is bounded to
 ``MAX_CHARS`` (what an AC text field holds is not documented; 255 is the common bound of a
-one-line text input), dropping the smallest parts first and saying how many were left out.
+one-line text input), dropping the smallest parts first and saying how many rules were left out
+(``and 2 more rules``), and shortening the name of a rule too long to fit.
 """
 
 from __future__ import annotations
@@ -41,20 +42,20 @@ def summary(entries: Sequence[Entry], sdef: ScoreDef, t: datetime, limit: int = 
             reset = e
         if counts and e.kind in (AWARD, PENALTY) and e.points:
             groups.setdefault(e.rule, []).append((e, value))
-    parts: list[tuple[float, str]] = []
+    parts: list[tuple[float, str, str]] = []  # (weight, the rule as named, what follows it)
     for rule, items in groups.items():
         total = sum(v for _, v in items)
         if round_score(total) == 0:
             continue
-        text = f"{rule} {_points(total)}" if len(items) == 1 else f"{len(items)}× {rule} {_points(total)}"
+        name, rest = (rule if len(items) == 1 else f"{len(items)}× {rule}"), f" {_points(total)}"
         expiries = [e.expires_at for e, _ in items if e.expires_at is not None]
         if len(items) == 1 and expiries and items[0][0].kind == AWARD:
-            text += f" until {day(expiries[0], t)}"
+            rest += f" until {day(expiries[0], t)}"
         elif any(e.half_life for e, _ in items):
-            text += " (fading)"
-        parts.append((abs(total), text))
+            rest += " (fading)"
+        parts.append((abs(total), name, rest))
     parts.sort(key=lambda p: (-p[0], p[1]))  # largest first; ties by name, whatever the entry order
-    texts = [p[1] for p in parts]
+    texts = [(name, rest) for _, name, rest in parts]
     tail: list[str] = []
     if reset is not None:
         tail.append(f"reset {day(reset.awarded_at, t)} ({reset.rule})")
@@ -68,15 +69,24 @@ def summary(entries: Sequence[Entry], sdef: ScoreDef, t: datetime, limit: int = 
     return _bounded(texts, tail, limit)
 
 
-def _bounded(texts: list[str], tail: list[str], limit: int) -> str:
-    """Join, dropping the smallest parts (the last of ``texts``) until it fits."""
+def _bounded(texts: list[tuple[str, str]], tail: list[str], limit: int) -> str:
+    """Join, dropping the smallest parts (the last of ``texts``) until it fits, saying how many
+    rules were left out; the largest part stays, its rule's name shortened if need be."""
     kept = list(texts)
     while True:
         more = len(texts) - len(kept)
-        extra = [f"+{more} more"] if more else []
-        line = SEP.join([*kept, *extra, *tail])
-        if len(line) <= limit or not kept:
-            return line if len(line) <= limit else line[: limit - 1] + "…"
+        extra = [f"and {more} more {'rule' if more == 1 else 'rules'}"] if more else []
+        line = SEP.join([*(n + r for n, r in kept), *extra, *tail])
+        if len(line) <= limit:
+            return line
+        if len(kept) == 1:  # the largest part alone is too long: shorten its rule's name
+            name, rest = kept[0]
+            room = len(name) - (len(line) - limit) - 1
+            if room >= 1:
+                return SEP.join([f"{name[:room]}…{rest}", *extra, *tail])
+            return line[: limit - 1] + "…"
+        if not kept:
+            return line[: limit - 1] + "…"
         kept.pop()
 
 

@@ -25,13 +25,24 @@ def _glob(pattern: str) -> re.Pattern[str]:
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+_SPECIAL = {"http", "https", "ws", "wss", "ftp"}  # WHATWG's special schemes: ``\`` is ``/`` there
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+_C0_OR_SPACE = "".join(map(chr, range(33)))
+_DOT, _DOTDOT = {".", "%2e"}, {"..", ".%2e", "%2e.", "%2e%2e"}
+
+
 def url_parts(url: str) -> tuple[str, str, str, str] | None:
-    """(scheme, host[:port], path, query) of an absolute URL, lower-cased where URLs are
-    case-blind; the default port dropped, an empty path read as ``/``. None: not such a URL."""
-    if "://" not in url:
+    """(scheme, host[:port], path, query) of an absolute URL as a browser reads it (WHATWG):
+    tabs and newlines removed, a backslash read as ``/`` in http(s), dot segments (``%2e`` too)
+    resolved; lower-cased where URLs are case-blind, the default port dropped, an empty path
+    read as ``/``. None: not such a URL."""
+    text = _TAB_OR_NEWLINE.sub("", url).strip(_C0_OR_SPACE)
+    if "://" not in text.replace("\\", "/"):
         return None
+    if text.split(":", 1)[0].lower() in _SPECIAL:
+        text = text.replace("\\", "/")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(text)
         port = parts.port
     except ValueError:
         return None
@@ -40,7 +51,26 @@ def url_parts(url: str) -> tuple[str, str, str, str] | None:
         return None
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
-    return scheme, host, parts.path or "/", parts.query
+    return scheme, host, _resolved(parts.path), parts.query
+
+
+def _resolved(path: str) -> str:
+    """``/blog/%2e%2e/pricing`` → ``/pricing``: the path a browser requests."""
+    out: list[str] = []
+    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment.lower() in _DOT:
+            if last:
+                out.append("")
+        elif segment.lower() in _DOTDOT:
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    return "/" + "/".join(out)
 
 
 class UrlGlob:

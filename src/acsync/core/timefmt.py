@@ -61,19 +61,31 @@ def parse_instant(text: str, zone: tzinfo | None = None) -> datetime:
         raise ValueError(f"{stripped!r} is outside the supported range, {RANGE}") from None
 
 
+_DATE = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")  # 2026-01-31 or 20260131
+_WANTED = "an ISO 8601 time with an offset (2026-03-01T09:30:00Z) or a date (2026-01-31)"
+
+
 def parse_when(text: str) -> datetime:
-    """An instant (ISO 8601 with an offset) or a plain date (``2026-01-31``: midnight UTC)."""
+    """An instant (ISO 8601 with an offset) or a plain date (``2026-01-31`` or ``20260131``:
+    midnight UTC), for a person's option; the error says in one phrase what was wrong."""
     stripped = text.strip()
-    try:
-        day = date.fromisoformat(stripped) if len(stripped) == 10 else None
-    except ValueError:
-        day = None
-    if day is not None:
-        return in_range(datetime(day.year, day.month, day.day, tzinfo=UTC))
+    if _DATE.match(stripped):
+        try:
+            day = date.fromisoformat(stripped)
+        except ValueError:
+            raise ValueError(f"{stripped!r} is not a date of the calendar; expected {_WANTED}") from None
+        when = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if not EARLIEST <= when < LATEST:
+            raise ValueError(f"{stripped} is outside the supported range, {RANGE}")
+        return when
     try:
         return parse_instant(stripped)
     except ValueError as e:
-        raise ValueError(f"{e}; expected an ISO 8601 time with an offset, or a date (2026-01-31)") from None
+        if "outside the supported range" in str(e):
+            raise ValueError(f"{stripped} is outside the supported range, {RANGE}") from None
+        if "needs a UTC offset" in str(e):
+            raise ValueError(f"{stripped!r} has no UTC offset: add Z or +01:00, or give a date") from None
+        raise ValueError(f"{stripped!r} is not a time; expected {_WANTED}") from None
 
 
 def iso(t: datetime) -> str:

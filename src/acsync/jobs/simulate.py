@@ -94,8 +94,8 @@ def render(sim: Simulation, fmt: str) -> str:
             c.email,
             "; ".join(f"{n} {a} → {b}" for n, (a, b) in c.scores.items()),
             "" if c.segment is None else f"{c.segment[0] or '-'} → {c.segment[1] or '-'}",
-            " ".join(c.tags_added),
-            " ".join(c.tags_removed),
+            c.tags_added,
+            c.tags_removed,
         ]
         for c in (sim.changes if fmt == "csv" else sim.changes[:TABLE_ROWS])  # a table: its first rows
     ]

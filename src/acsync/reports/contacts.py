@@ -1,7 +1,8 @@
 """``acsync report contacts``: every contact with its scores, wanted tags and segment.
 
 Without ``--at`` it shows the stored state (what ``acsync score`` computed and push writes to
-AC); with ``--at`` it evaluates every stored ledger at that instant.
+AC); with ``--at`` it evaluates at that instant the ledger of every contact there then (created
+in AC, or active, by then), as the other reports at an instant count them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from acsync.core.rules import Ruleset
 from acsync.core.scoring import evaluate
 from acsync.iters import batched
+from acsync.reports.past import existing
 from acsync.store.events import ledger_by_contact
 from acsync.store.read import all_contacts
 
@@ -60,7 +62,8 @@ def contacts_report(conn: sqlite3.Connection, ruleset: Ruleset, at: datetime | N
                 )
             )
         return rows
-    for batch in batched(all_contacts(conn), 2000):
+    there = existing(conn, at)
+    for batch in batched([c for c in all_contacts(conn) if c.id in there], 2000):
         ledgers = dict(ledger_by_contact(conn, [c.id for c in batch]))
         for info in batch:
             state = evaluate(ledgers.get(info.id, []), ruleset, at)

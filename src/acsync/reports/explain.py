@@ -43,7 +43,7 @@ def explain(conn: sqlite3.Connection, ruleset: Ruleset, contact: ContactInfo, at
     state = evaluate(entries, ruleset, at)
     events = next((evs for _, evs in events_by_contact(conn, [contact.id])), [])
     about = {e.key: about_event(e) for e in events}
-    resets = _latest_resets(entries, at)
+    resets = _resets(entries, at)
     rows: list[dict[str, Any]] = []
     for e, (counts, value) in zip(entries, contributions(entries, at), strict=True):
         status, reason = _why(e, counts, value, at, resets.get(e.score, []))
@@ -81,13 +81,22 @@ def explain(conn: sqlite3.Connection, ruleset: Ruleset, contact: ContactInfo, at
     }
 
 
-def _latest_resets(entries: Sequence[Entry], at: datetime) -> dict[str, list[Entry]]:
+def _resets(entries: Sequence[Entry], at: datetime) -> dict[str, list[Entry]]:
     """Per score, the resets at or before ``at``."""
     out: dict[str, list[Entry]] = {}
     for e in entries:
         if e.kind == RESET and e.awarded_at <= at:
             out.setdefault(e.score, []).append(e)
     return out
+
+
+def _wiped_by(e: Entry, resets: Sequence[Entry]) -> Entry | None:
+    """The reset that ended ``e``: the first one after it that wipes it, if that came before its
+    expiry (an award that expired first was not wiped: it had stopped counting already)."""
+    by = min((r for r in resets if wipes(r, e)), key=lambda r: r.awarded_at, default=None)
+    if by is None or (e.expires_at is not None and e.expires_at <= by.awarded_at):
+        return None
+    return by
 
 
 def _why(e: Entry, counts: bool, value: float, at: datetime, resets: list[Entry]) -> tuple[str, str]:
@@ -114,10 +123,9 @@ def _why(e: Entry, counts: bool, value: float, at: datetime, resets: list[Entry]
         if e.ends_at is not None and e.ends_at <= at:
             return ENDED, f"tag only; the episode ended on {when(e.ends_at)}"
         return COUNTS, f"tag only: {e.tag} wanted while the episode lasts" if e.tag else "tag only"
-    if not counts and e.counts(at) and resets:  # it would count but for a reset
-        by = max((r for r in resets if wipes(r, e)), key=lambda r: r.awarded_at, default=None)
-        if by is not None:
-            return WIPED, f"wiped by the reset of {by.rule} on {when(by.awarded_at)}"
+    by = _wiped_by(e, resets) if not counts else None
+    if by is not None:
+        return WIPED, f"wiped by the reset of {by.rule} on {when(by.awarded_at)}"
     if e.expires_at is not None and e.expires_at <= at:
         if e.kind == PENALTY and e.ends_at is not None and e.expires_at == e.ends_at:
             return EXPIRED, f"the episode ended on {when(e.ends_at)}"

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from acsync.core.durations import Duration
-from acsync.core.ledger import AWARD, PENALTY, RESET, Entry
+from acsync.core.ledger import AWARD, DYNAMIC_RESET, FLAG, PENALTY, RESET, Entry, wipes
 from acsync.core.rules import Ruleset, ScoreDef
-from acsync.core.scoring import tags_over
+from acsync.core.scoring import raw_score, tags_over
 from acsync.core.timefmt import from_iso, human, iso
-from acsync.output import signed
+from acsync.output import number, signed
 from acsync.reports.explain import about_event
 from acsync.reports.past import Contact, start_value, values_at
 from acsync.reports.table import Report
@@ -32,7 +32,8 @@ def contact_history(
     conn: sqlite3.Connection, ruleset: Ruleset, sdef: ScoreDef, who: Contact, since: datetime, at: datetime
 ) -> Report:
     """Every change of the contact's score in ``(since, at]`` and of its wanted tags, each with
-    its cause: the awards, expiries, penalties, resets and episodes of that instant, or decay."""
+    its cause: the awards, expiries, penalties, resets and episodes of that instant, or decay,
+    and whether the floor or the cap shaped the change."""
     first = values_at(conn, sdef, iso(since), [who.id]).get(who.id, start_value(sdef))
     stepped: dict[str, int] = dict(
         conn.execute(
@@ -46,6 +47,8 @@ def contact_history(
     about = {e.key: about_event(e) for e in events}
     episodes = {t for e in entries if e.kind != AWARD for t in (e.awarded_at, e.ends_at) if t is not None}
     instants = sorted({iso(t) for t in episodes if since < t <= at} | stepped.keys())
+    # the wanted tags at every row off one timeline: evaluating at each row is quadratic for a
+    # long decay (a row at every point it decays through)
     tags, *tags_then = tags_over(entries, ruleset, [since, *(from_iso(t) for t in instants)])
     rows: list[dict[str, object]] = [
         {
@@ -54,7 +57,7 @@ def contact_history(
             "change": None,
             "segment": ruleset.segment_of(sdef.name, first),
             "cause": "the score at the start",
-            "tags": ", ".join(sorted(tags)),
+            "tags": sorted(tags),
         }
     ]
     value = first
@@ -66,6 +69,11 @@ def contact_history(
         if new == value and not changed:
             continue
         causes = causes_at(entries, sdef, when, about, ruleset) if new != value else []
+        causes += [  # an episode the score's causes do not name: the rule behind a tag change
+            c
+            for rule, c in episode_changes(entries, when)
+            if not any(x.startswith(f"{rule}: ") for x in causes)
+        ]
         rows.append(
             {
                 "at": t,
@@ -73,7 +81,7 @@ def contact_history(
                 "change": new - value,
                 "segment": ruleset.segment_of(sdef.name, new),
                 "cause": "; ".join(causes + changed),
-                "tags": ", ".join(sorted(now_tags)),
+                "tags": sorted(now_tags),
             }
         )
         value, tags = new, now_tags
@@ -85,8 +93,10 @@ def causes_at(
     entries: Sequence[Entry], sdef: ScoreDef, t: datetime, about: dict[str, str], ruleset: Ruleset
 ) -> list[str]:
     """What changed the score at ``t``, in words: awards, expiries, penalties, resets, episode
-    ends; or, when nothing starts or ends then, the decay of the awards that count."""
+    ends; or, when nothing starts or ends then, the decay of the awards that count; and, on the
+    last of them, whether the floor or the cap shaped the change (``, capped at 100``)."""
     mine = entries if len(ruleset.scores) == 1 else [e for e in entries if e.score == sdef.name]
+    resets = [e for e in mine if e.kind == RESET and e.awarded_at <= t]
     out: list[str] = []
     ends: list[str] = []  # said after what starts at the same instant
     for e in mine:
@@ -96,9 +106,14 @@ def causes_at(
                 out.append(f"{e.rule} {signed(e.points)}{what}")
             elif e.kind == PENALTY:
                 out.append(f"{e.rule}: inactivity episode began, {signed(e.points)}")
+            elif e.kind == RESET and e.ref == DYNAMIC_RESET:
+                out.append(
+                    f"{e.rule}: inactivity reset, earlier points that expire or decay wiped "
+                    "(static points stay)"
+                )
             elif e.kind == RESET:
                 out.append(f"{e.rule}: inactivity reset, everything earlier wiped")
-        elif e.expires_at == t and e.points:
+        elif e.expires_at == t and e.points and not _wiped_before(e, resets, t):
             if e.kind == PENALTY and e.ends_at == t:
                 ends.append(
                     f"{e.rule}: episode ended by new activity, its {signed(e.points)} no longer counts"
@@ -107,9 +122,52 @@ def causes_at(
                 ends.append(f"{e.rule} {signed(e.points)} of {iso(e.awarded_at)[:10]} expired{what}")
     out += ends
     if not out:
-        decaying = sorted({e.rule for e in mine if e.half_life and e.counts(t)})
+        decaying = sorted(
+            {e.rule for e in mine if e.half_life and e.counts(t) and not _wiped_before(e, resets, t)}
+        )
         if decaying:
             out.append(f"decay of {', '.join(decaying)}")
+    bounds = _bounds(mine, sdef, t)
+    if out and bounds:
+        out[-1] += bounds
+    return out
+
+
+def _wiped_before(e: Entry, resets: Sequence[Entry], t: datetime) -> bool:
+    """Did a reset before ``t`` wipe ``e`` (so that its expiry at ``t`` changes nothing)?"""
+    return any(r.awarded_at < t and wipes(r, e) for r in resets)
+
+
+def _bounds(mine: Sequence[Entry], sdef: ScoreDef, t: datetime) -> str:
+    """How the floor or the cap shaped the change at ``t``, in words (``""``: they did not)."""
+    after, before = raw_score(mine, t), raw_score(mine, t - _INSTANT)
+    out = []
+    if sdef.cap is not None and after > sdef.cap:
+        out.append(f"capped at {number(sdef.cap)}")
+    elif sdef.floor is not None and after < sdef.floor:
+        out.append(f"floored at {number(sdef.floor)}")
+    if sdef.cap is not None and before > sdef.cap and after <= sdef.cap:
+        out.append(f"from the cap {number(sdef.cap)} (the points had added up to {number(before)})")
+    elif sdef.floor is not None and before < sdef.floor and after >= sdef.floor:
+        out.append(f"from the floor {number(sdef.floor)} (the points had added up to {number(before)})")
+    return "".join(f", {x}" for x in out)
+
+
+_INSTANT = timedelta(microseconds=1)  # the score just before an instant: entries count on [from, to)
+
+
+def episode_changes(entries: Sequence[Entry], t: datetime) -> list[tuple[str, str]]:
+    """(rule, in words) of each inactivity episode that begins or ends at ``t``, whatever the
+    score did then: the rule behind a tag that comes or goes (a tag-only episode's, too)."""
+    out = []
+    for e in entries:
+        if e.kind == AWARD:
+            continue
+        if e.awarded_at == t:
+            only = " (tag only)" if e.kind == FLAG else ""
+            out.append((e.rule, f"{e.rule}: inactivity episode began{only}"))
+        elif e.ends_at == t:
+            out.append((e.rule, f"{e.rule}: episode ended by new activity"))
     return out
 
 

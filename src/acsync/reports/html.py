@@ -636,7 +636,7 @@ def _lead(lead: Lead, score: str, as_of: str, explain_at: str, colours: dict[str
                 ("change", "n", "" if r["change"] is None else f"{r['change']:+,}"),
                 ("segment", "t", "" if segment is None else _swatch(colours, segment)),
                 ("cause", "w", escape(str(r["cause"]))),
-                ("tags", "", escape(str(r["tags"]))),
+                ("tags", "", escape(cell(r["tags"]))),
             ]
         )
     parts.append(_plain(f"history-{lead.rank}", rows))

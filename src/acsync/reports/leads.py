@@ -15,7 +15,7 @@ from acsync.core.rules import Ruleset, ScoreDef
 from acsync.core.scoring import evaluate
 from acsync.core.timefmt import from_iso, human, iso
 from acsync.output import SHARE, count, signed
-from acsync.reports.past import as_of, contacts, start_value, values_at
+from acsync.reports.past import as_of, contacts, existing, start_value, values_at
 from acsync.reports.table import Report, share
 from acsync.store.events import ledger_by_contact
 
@@ -38,7 +38,8 @@ def top(
         ):
             tags.setdefault(c, []).append(tag)
     else:
-        values = values_at(conn, sdef, iso(at))
+        there = existing(conn, at)
+        values = {c: v for c, v in values_at(conn, sdef, iso(at)).items() if c in there}
         best = sorted(values.items(), key=lambda cv: (-cv[1], cv[0]))[:limit]
         ledgers = dict(ledger_by_contact(conn, [c for c, _ in best]))
         tags = {c: sorted(evaluate(ledgers.get(c, []), ruleset, at).tags) for c, _ in best}
@@ -84,9 +85,9 @@ def segments(
         now_values = {p.id: rounded.get(p.id, start) for p in people}
     else:
         current = values_at(conn, sdef, iso(at))
-        now_values = {p.id: current[p.id] for p in people if _exists(p.since, at)}
+        now_values = {p.id: current[p.id] for p in people if p.exists_at(at)}
     earlier = values_at(conn, sdef, iso(then))
-    then_values = {p.id: earlier[p.id] for p in people if _exists(p.since, then)}
+    then_values = {p.id: earlier[p.id] for p in people if p.exists_at(then)}
     bands = sorted((s for s in ruleset.segments if s.score == sdef.name), key=lambda s: -s.min)
     names = [b.name for b in bands]
 
@@ -115,10 +116,6 @@ def segments(
     headers = ["segment", "min", "contacts", "share", f"contacts_{days}d_ago", "change"]
     title = f"segments of {sdef.name}, {when}, against {count(days, 'day')} earlier"
     return Report(title, headers, rows, kinds={"share": SHARE})
-
-
-def _exists(since: str | None, at: datetime) -> bool:
-    return since is not None and since <= iso(at)
 
 
 def inactive(conn: sqlite3.Connection, at: datetime) -> Report:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from acsync.core.rules import Ruleset, ScoreDef
 from acsync.core.scoring import clamp, round_score
-from acsync.core.timefmt import from_iso, human
+from acsync.core.timefmt import from_iso, human, iso
 
 
 def as_of(conn: sqlite3.Connection, at: datetime | None) -> str:
@@ -42,6 +42,10 @@ class Contact:
     def label(self) -> str:
         return self.email or self.ac_id or f"#{self.id}"
 
+    def exists_at(self, at: datetime) -> bool:
+        """Whether the contact is there at ``at``: created in AC by then, or active by then."""
+        return self.since is not None and self.since <= iso(at)
+
 
 def contacts(conn: sqlite3.Connection) -> list[Contact]:
     rows = conn.execute(
@@ -49,6 +53,11 @@ def contacts(conn: sqlite3.Connection) -> list[Contact]:
         "FROM contacts c ORDER BY id"
     )
     return [Contact(*r) for r in rows]
+
+
+def existing(conn: sqlite3.Connection, at: datetime) -> set[int]:
+    """The contacts there at ``at`` (a report at a past instant leaves the others out)."""
+    return {c.id for c in contacts(conn) if c.exists_at(at)}
 
 
 def score_def(ruleset: Ruleset, name: str | None) -> ScoreDef:
