@@ -44,9 +44,10 @@ ENV_PREFIX = "ACSYNC_"
 DEFAULT_PATH = "acsync.toml"
 SECRETS_DIR_ENV = "ACSYNC_SECRETS_DIR"
 DEFAULT_SECRETS_DIR = "/run/secrets"  # where Docker and Kubernetes mount secrets
-# Bumped when the same config is read differently (URL patterns part by part; exact decay steps):
-# the ledger fingerprint changes, so the first `acsync score` after an upgrade rebuilds everything.
-ENGINE = 2
+# Bumped when the same config is read differently (2: URL patterns part by part, exact decay steps;
+# 3: URLs read as a browser does, decay steps solved per step): the ledger fingerprint changes, so
+# the first `acsync score` after an upgrade rebuilds everything.
+ENGINE = 3
 
 # Environment variables of acsync's own that are not config keys.
 OWN_ENV = {"ACSYNC_CONFIG", "ACSYNC_DB", SECRETS_DIR_ENV}
