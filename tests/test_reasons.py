@@ -127,3 +127,30 @@ def test_reason_fields_are_pushed_in_the_same_requests(tmp_path: Path) -> None:
         checked += 1
     assert checked >= 20
     store.close()
+
+
+def test_a_reason_under_the_cap_is_due_when_its_points_change() -> None:
+    """At the cap the score stays 100 while the decaying points fade: the contact is due again
+    when they change, so the pushed reason never keeps a stale "+69"."""
+    sections: dict[str, Any] = {
+        "scores": [{"name": "s", "cap": 100, "reason_field": "Why"}],
+        "rules": [
+            {"name": "Purchase", "on": "order", "points": 60},
+            {"name": "Blog", "on": "site_visit", "points": 20, "half_life": "7d"},
+        ],
+    }
+    visits = [ev("site_visit", at(0, hours=h), url="https://x/blog") for h in range(4)]
+    entries = build_ledger([ev("order", at(0), id="1", value=100), *visits], ruleset(**sections))
+    rs = ruleset(**sections)
+    t = at(1)
+    state = evaluate(entries, rs, t)
+    assert state.rounded["s"] == 100  # 60 + about 72: capped
+    assert state.next_change is not None
+    later = evaluate(entries, rs, state.next_change)
+    assert later.rounded["s"] == 100  # still capped, yet due: the reason changed
+    assert summary(entries, rs.scores[0], state.next_change) != summary(entries, rs.scores[0], t)
+    without = {**sections, "scores": [{"name": "s", "cap": 100}]}  # no reason: due when the score moves
+    plain = evaluate(entries, ruleset(**without), t).next_change
+    assert plain is not None
+    assert plain > state.next_change
+    assert evaluate(entries, ruleset(**without), plain).rounded["s"] == 99

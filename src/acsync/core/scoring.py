@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -584,7 +584,9 @@ def next_change(entries: Iterable[Entry], t: datetime, ruleset: Ruleset | None =
 
     A decaying entry changes its score continuously, but what is stored and written (the rounded
     score, its segment and thresholds) changes only when the whole number does: with
-    ``ruleset``, that instant (``decay_changes``); without, ``t`` itself (due at every run).
+    ``ruleset``, that instant (``decay_changes``); without, ``t`` itself (due at every run). A
+    score with a ``reason_field`` is also due when its points change under a floor or cap (the
+    reason says "Blog +42 (fading) · cap 100" while the score stays at 100): its unclamped sum.
     """
     entries = list(entries)
     best: datetime | None = None
@@ -610,7 +612,8 @@ def next_change(entries: Iterable[Entry], t: datetime, ruleset: Ruleset | None =
         if not any(e.half_life and e.counts(t) for e in mine):
             continue
         until = best if best is not None else _END
-        changes = decay_changes(mine, sdef, t, best, until, math.inf, first=True)  # every point
+        watched = replace(sdef, floor=None, cap=None) if sdef.reason_field else sdef
+        changes = decay_changes(mine, watched, t, best, until, math.inf, first=True)  # every point
         if changes and (best is None or changes[0][0] < best):
             best = changes[0][0]
     return best
