@@ -16,10 +16,10 @@ from acsync.config import load_config
 from acsync.core.event import Event, parse_event
 from acsync.core.ledger import AWARD, build_ledger
 from acsync.core.scoring import (
+    EXACT_UP_TO,
     PER_MILLE,
     clamp,
     evaluate,
-    exact_bound,
     raw_score,
     round_score,
     steps,
@@ -295,8 +295,8 @@ def test_steps_of_large_fast_decays_keep_their_bound(
 ) -> None:
     """Points up to ±10⁶ and half-lives down to a second, one or two of them: each step is the
     evaluated value at its instant, and at any whole second the step in force is the evaluated
-    rounded score when either is within ``exact_bound`` (±10,000, or the threshold), else within
-    1/1000 of the step. The wanted tags over many instants (``tags_over``) are evaluate's."""
+    rounded score when either is within ±10,000, else within 1/1000 of the step and on its side
+    of the threshold's bounds. The wanted tags over many instants (``tags_over``) are evaluate's."""
     rs = ruleset(
         scores=[{"name": "lead_score", "floor": floor}] if floor is not None else [{"name": "lead_score"}],
         rules=[
@@ -319,7 +319,7 @@ def test_steps_of_large_fast_decays_keep_their_bound(
     ]
     entries = build_ledger(sorted(events, key=lambda e: (e.at, e.key)), rs, T0)
     stepped = steps(entries, rs)
-    exact_to = exact_bound(rs, rs.scores[0])
+    exact_to = EXACT_UP_TO
     for _, t, v in [*stepped[:: max(1, len(stepped) // 12)], *stepped[-3:]]:  # evaluate is O(steps)
         assert evaluate(entries, rs, t).rounded["lead_score"] == v
     instants = sorted(T0 + timedelta(seconds=s) for s in offsets)
@@ -331,4 +331,5 @@ def test_steps_of_large_fast_decays_keep_their_bound(
             assert got == want
         else:
             assert abs(got - want) <= abs(got) // PER_MILLE
+            assert all((got >= c) == (want >= c) for c in (hot, hot - 100))
     assert tags_over(entries, rs, instants) == [set(evaluate(entries, rs, t).tags) for t in instants]

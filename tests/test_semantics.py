@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -16,9 +15,9 @@ from acsync.core.scoring import (
     PER_MILLE,
     ContactScore,
     band,
+    bounds_of,
     contributions,
     evaluate,
-    exact_bound,
     round_score,
     steps,
 )
@@ -262,32 +261,40 @@ def test_a_million_decaying_points_have_a_bounded_number_of_steps(
 
 
 @pytest.mark.parametrize(
-    ("step", "exact_to", "lowest", "highest"),
+    ("step", "bounds", "lowest", "highest"),
     [
-        (0, 10_000, 0, 0),
-        (10_000, 10_000, 10_000, 10_000),
-        (-10_000, 10_000, -10_000, -10_000),
-        (10_005, 10_000, 10_001, 10_015),  # never within ±10,000: those have their own steps
-        (999_999, 10_000, 999_000, 1_000_998),
-        (-20_000, 10_000, -20_020, -19_980),
-        (20_000, 50_000, 20_000, 20_000),
+        (0, (), 0, 0),
+        (10_000, (), 10_000, 10_000),
+        (-10_000, (), -10_000, -10_000),
+        (10_005, (), 10_001, 10_015),  # never within ±10,000: those have their own steps
+        (999_999, (), 999_000, 1_000_998),
+        (-20_000, (), -20_020, -19_980),
+        (50_010, (50_000,), 50_000, 50_060),  # never across a segment's or threshold's bound
+        (49_990, (50_000,), 49_941, 49_999),
+        (20_000, (0, 19_990, 20_010), 19_990, 20_009),
     ],
 )
-def test_band_of_a_step(step: int, exact_to: int, lowest: int, highest: int) -> None:
-    assert band(step, exact_to) == (lowest, highest)
+def test_band_of_a_step(step: int, bounds: tuple[int, ...], lowest: int, highest: int) -> None:
+    assert band(step, EXACT_UP_TO, bounds) == (lowest, highest)
 
 
-def test_steps_are_exact_up_to_every_threshold_and_segment() -> None:
-    """A segment at 50,000 points: its steps are exact up to there, so segments --at is exact."""
+def test_steps_cross_every_threshold_and_segment_bound_exactly_and_stay_few() -> None:
+    """A segment at 900,000 points: the steps stay about a thousand per e-fold of decay (they
+    used to be exact all the way up, 900,000 steps for one contact), yet the contact leaves the
+    segment at the very second its rounded score drops below 900,000."""
     rs = ruleset(
-        rules=[{"name": "Big", "on": "open", "points": 80_000, "half_life": "1d"}],
-        segments=[{"name": "Huge", "min": 50_000}],
+        rules=[{"name": "Big", "on": "open", "points": 1_000_000, "half_life": "52w"}],
+        segments=[{"name": "Huge", "min": 900_000}, {"name": "Low", "min": 0}],
     )
-    assert exact_bound(rs, rs.scores[0]) == 50_000
-    stepped = steps(ledger(rs, [ev("open", at(0), campaign="1")]), rs)
+    assert bounds_of(rs, rs.scores[0]) == (0, 900_000)
+    entries = ledger(rs, [ev("open", at(0), campaign="1")])
+    stepped = steps(entries, rs)
+    assert len(stepped) < 10_000 + PER_MILLE * math.log(1_000_000 / 10_000) + 100
+    below = next(t for _, t, v in stepped if v < 900_000)
+    assert evaluate(entries, rs, below).rounded["lead_score"] < 900_000
+    assert evaluate(entries, rs, below - timedelta(seconds=1)).rounded["lead_score"] >= 900_000
     values = [v for _, _, v in stepped]
-    assert values[values.index(50_000) :] == list(range(50_000, -1, -1))
-    assert all(a - b == a // PER_MILLE + 1 for a, b in itertools.pairwise(values[: values.index(50_000)]))
+    assert values[values.index(10_000) :] == list(range(10_000, -1, -1))  # exact within ±10,000
 
 
 @pytest.mark.parametrize(("x", "r"), [(2.5, 3), (-2.5, -3), (2.4999, 2), (0.5, 1), (-0.5, -1), (0.0, 0)])

@@ -16,7 +16,7 @@ from itertools import pairwise
 from acsync.core.ledger import AWARD, DYNAMIC_RESET, RESET, Entry, wipes
 from acsync.core.rules import Ruleset, ScoreDef, Threshold
 
-EXACT_UP_TO = 10_000  # steps are exact while the score is within ± this (or every bound of it)
+EXACT_UP_TO = 10_000  # steps are exact while the score is within ± this
 PER_MILLE = 1000  # beyond: a new step once the score is more than |step| / 1000 from the step
 _LN2 = math.log(2)
 _NEAR = 1e-11  # relative: this close to a half-integer, how a value was summed decides its rounding
@@ -86,7 +86,11 @@ def _decayed(e: Entry, t: datetime) -> float:
 
 
 def timeline(
-    entries: Sequence[Entry], sdef: ScoreDef, until: datetime, exact_to: float = EXACT_UP_TO
+    entries: Sequence[Entry],
+    sdef: ScoreDef,
+    until: datetime,
+    exact_to: float = EXACT_UP_TO,
+    bounds: Sequence[int] = (),
 ) -> list[tuple[datetime, float]]:
     """Samples of the clamped score up to ``until``, in time order: each value holds from its
     instant until the next sample.
@@ -98,7 +102,7 @@ def timeline(
     evaluated one at every whole second after a breakpoint, and beyond it within 1/``PER_MILLE``.
     """
     if any(e.half_life for e in entries):
-        return _sampled(entries, sdef, until, exact_to)
+        return _sampled(entries, sdef, until, exact_to, bounds)
     changes: list[tuple[datetime, int, int]] = []  # (instant, order, index)
     for i, e in enumerate(entries):
         if e.awarded_at > until:
@@ -137,7 +141,7 @@ def _breakpoints(entries: Sequence[Entry], after: datetime | None, until: dateti
 
 
 def _sampled(
-    entries: Sequence[Entry], sdef: ScoreDef, until: datetime, exact_to: float
+    entries: Sequence[Entry], sdef: ScoreDef, until: datetime, exact_to: float, bounds: Sequence[int]
 ) -> list[tuple[datetime, float]]:
     out: list[tuple[datetime, float]] = []
     points = _breakpoints(entries, None, until)
@@ -148,34 +152,40 @@ def _sampled(
         at_t = raw_score(entries, t) if any(groups.values()) else const
         out.append((t, clamp(at_t, sdef)))
         end = points[k + 1] if k + 1 < len(points) else None
-        out.extend(_changes(entries, sdef, t, end, until, const, groups, exact_to))
+        out.extend(_changes(entries, sdef, t, end, until, const, groups, exact_to, bounds=bounds))
     if not out or out[-1][0] < until:
         out.append((until, clamp(raw_score(entries, until), sdef)))
     return out
 
 
-def exact_bound(ruleset: Ruleset, sdef: ScoreDef) -> int:
-    """Within ± this, the score's steps are exact (``band``): ``EXACT_UP_TO``, raised to every
-    threshold and segment bound of the score, so the tags and segments read off the steps are
-    exact at every size."""
+def bounds_of(ruleset: Ruleset, sdef: ScoreDef) -> tuple[int, ...]:
+    """The whole numbers at which the score's tags or segment change (a score of at least ``c``
+    is past the bound): every threshold's ``at_least`` and ``release_below`` and every segment's
+    ``min``. A step beyond ``EXACT_UP_TO`` never stands for scores on both sides of one (``band``),
+    so the tags and segments read off the steps are exact at every size."""
     bounds = [
         b for th in ruleset.thresholds if th.score == sdef.name for b in (th.at_least, th.release_below)
     ]
     bounds += [seg.min for seg in ruleset.segments if seg.score == sdef.name]
-    return max([EXACT_UP_TO, *(math.ceil(abs(b)) for b in bounds if math.isfinite(b))])
+    return tuple(sorted({math.ceil(b) for b in bounds if math.isfinite(b)}))
 
 
-def band(step: int, exact_to: float) -> tuple[int, int]:
+def band(step: int, exact_to: float, bounds: Sequence[int] = ()) -> tuple[int, int]:
     """The rounded scores a step of value ``step`` stands for, lowest and highest: itself while
     ``|step| <= exact_to``; beyond, those at most ``|step| // PER_MILLE`` from it that are beyond
-    ``exact_to`` too (so a score within ± ``exact_to`` always has a step of its own value)."""
+    ``exact_to`` too (so a score within ± ``exact_to`` always has a step of its own value) and on
+    the same side of every one of ``bounds`` as ``step``."""
     if abs(step) <= exact_to:
         return step, step
     slack = abs(step) // PER_MILLE
     edge = math.floor(exact_to) + 1  # the first whole number beyond exact_to
-    if step > 0:
-        return max(step - slack, edge), step + slack
-    return step - slack, min(step + slack, -edge)
+    lo, hi = (max(step - slack, edge), step + slack) if step > 0 else (step - slack, min(step + slack, -edge))
+    for c in bounds:
+        if step >= c:
+            lo = max(lo, c)
+        else:
+            hi = min(hi, c - 1)
+    return lo, hi
 
 
 def decay_changes(
@@ -186,6 +196,7 @@ def decay_changes(
     until: datetime,
     exact_to: float = EXACT_UP_TO,
     first: bool = False,
+    bounds: Sequence[int] = (),
 ) -> list[tuple[datetime, float]]:
     """The whole seconds in ``(t0, t1)`` (``t1`` None: open) and ``≤ until`` at which the
     rounded clamped score leaves the ``band`` of the latest one by decay alone (while it is
@@ -201,7 +212,7 @@ def decay_changes(
     O(log seconds) of them, and the steps of a stretch are bounded: at most one per whole
     number within ± ``exact_to``, and beyond it about ``PER_MILLE · ln(peak / exact_to)``.
     """
-    return _changes(entries, sdef, t0, t1, until, *_stretch(entries, t0), exact_to, first)
+    return _changes(entries, sdef, t0, t1, until, *_stretch(entries, t0), exact_to, first, bounds)
 
 
 def _counting(entries: Sequence[Entry], t0: datetime) -> list[Entry]:
@@ -238,6 +249,7 @@ def _changes(
     groups: dict[float, float],
     exact_to: float = EXACT_UP_TO,
     first: bool = False,
+    bounds: Sequence[int] = (),
 ) -> list[tuple[datetime, float]]:
     terms = sorted((h, a) for h, a in groups.items() if a)
     if not terms:
@@ -275,7 +287,7 @@ def _changes(
 
     out: list[tuple[datetime, float]] = []
     current = round_score(value(0.0))
-    lo, hi = band(current, exact_to)
+    lo, hi = band(current, exact_to, bounds)
     done = 0  # the second of the latest step (0: t0), its value within [lo, hi]
     pieces = [(1, last, terms[0][1] < 0)] if len(terms) == 1 else _monotone(terms, last)
     for n, (p, q, rising) in enumerate(pieces):
@@ -320,7 +332,7 @@ def _changes(
                     break
             done, v = found
             current = round_score(v)
-            lo, hi = band(current, exact_to)
+            lo, hi = band(current, exact_to, bounds)
             out.append((t0 + timedelta(seconds=done), v))
             if first:
                 return out
@@ -478,7 +490,7 @@ def evaluate(entries: Sequence[Entry], ruleset: Ruleset, t: datetime) -> Contact
         values[sdef.name] = clamp(raw_score(mine, t), sdef)
         lowest = min((th.at_least for th in ruleset.thresholds if th.score == sdef.name), default=None)
         if lowest is not None and _ceiling(mine, sdef, t) >= lowest - 0.5:
-            samples[sdef.name] = timeline(mine, sdef, t, exact_bound(ruleset, sdef))
+            samples[sdef.name] = timeline(mine, sdef, t, EXACT_UP_TO, bounds_of(ruleset, sdef))
     rounded = {name: round_score(v) for name, v in values.items()}
     tags: dict[str, WantedTag] = {}
     for e in entries:
@@ -514,7 +526,7 @@ def tags_over(entries: Sequence[Entry], ruleset: Ruleset, instants: Sequence[dat
         mine_ths = [th for th in ruleset.thresholds if th.score == sdef.name]
         if not mine_ths:
             continue
-        samples = timeline(mine, sdef, instants[-1], exact_bound(ruleset, sdef))
+        samples = timeline(mine, sdef, instants[-1], EXACT_UP_TO, bounds_of(ruleset, sdef))
         on = [False] * len(mine_ths)  # threshold_since's state after the samples so far
         k = 0
         for tags, t in zip(out, instants, strict=True):
@@ -541,8 +553,9 @@ def steps(entries: Sequence[Entry], ruleset: Ruleset) -> list[tuple[str, datetim
     those still to come, so this is the score's whole history and its known future: the value at
     any whole-second instant is the last step at or before it, decaying awards included (a step
     at every second the rounded value changes, ``decay_changes``), while either is within
-    ± ``exact_bound``; beyond it, the step is within ``|step| // PER_MILLE`` of the value
-    (``band``), so a decay has a bounded number of steps however large its points.
+    ± ``EXACT_UP_TO``; beyond it, the step is within ``|step| // PER_MILLE`` of the value and
+    on its side of every threshold and segment bound (``band``, ``bounds_of``), so a decay has a
+    bounded number of steps however large its points, and tags and segments are exact.
     """
     out: list[tuple[str, datetime, int]] = []
     for sdef in ruleset.scores:
@@ -551,7 +564,7 @@ def steps(entries: Sequence[Entry], ruleset: Ruleset) -> list[tuple[str, datetim
             continue
         start = current = round_score(clamp(0.0, sdef))
         mark = len(out)
-        for t, value in timeline(mine, sdef, _END, exact_bound(ruleset, sdef)):
+        for t, value in timeline(mine, sdef, _END, EXACT_UP_TO, bounds_of(ruleset, sdef)):
             r = round_score(value)
             if len(out) > mark and out[-1][1] == t:  # a decayed score's two sides of one instant
                 out.pop()
