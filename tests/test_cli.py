@@ -144,6 +144,8 @@ def test_at_takes_a_plain_date_like_since(run) -> None:  # type: ignore[no-untyp
     run("score", "--at", AT)
     assert run("report", "top", "--at", "2026-11-21").stdout == run("report", "top", "--at", AT).stdout
     assert run("report", "top", "--at", "20261121").stdout == run("report", "top", "--at", AT).stdout
+    week_date = run("report", "top", "--at", "2026-W47-6")  # an ISO week date: Saturday 21 November
+    assert week_date.stdout == run("report", "top", "--at", AT).stdout, week_date.output
     bad = run("report", "top", "--at", "2026-13-01")
     assert bad.exit_code == 2
     assert "'2026-13-01' is not a date of the calendar; expected an ISO 8601 time" in bad.output

@@ -50,6 +50,9 @@ BLOG = "https://*.example.com/blog/*"
         (BLOG, "https://www.example.com/x/../blog/a", True),
         (BLOG, "https://www.example.com\\blog\\a", True),  # what the browser asks for
         (BLOG, " https://www.exa\tmple.com/blog/a\n", True),  # tabs, newlines, outer spaces dropped
+        (BLOG, "https://www.exa%6Dple.com/blog/a", True),  # the host percent-decoded
+        (BLOG, "https://www.example.com./blog/a", True),  # its final dot dropped
+        (BLOG, "https://evil.com%2F.example.com/blog/a", False),  # decoded, not a subdomain
         # without `://`: the URL up to its query, `*` as in the shell
         ("*/blog/*", "https://x.org/en/blog/a", True),
         ("*/blog/*", "https://evil.com/?r=/blog/x", False),

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from acsync.core.durations import Duration
 from acsync.core.event import Event
@@ -33,9 +33,9 @@ _DOT, _DOTDOT = {".", "%2e"}, {"..", ".%2e", "%2e.", "%2e%2e"}
 
 def url_parts(url: str) -> tuple[str, str, str, str] | None:
     """(scheme, host[:port], path, query) of an absolute URL as a browser reads it (WHATWG):
-    tabs and newlines removed, a backslash read as ``/`` in http(s), dot segments (``%2e`` too)
-    resolved; lower-cased where URLs are case-blind, the default port dropped, an empty path
-    read as ``/``. None: not such a URL."""
+    tabs and newlines removed, a backslash read as ``/`` in http(s), the host percent-decoded and
+    without a final dot, dot segments (``%2e`` too) resolved; lower-cased where URLs are
+    case-blind, the default port dropped, an empty path read as ``/``. None: not such a URL."""
     text = _TAB_OR_NEWLINE.sub("", url).strip(_C0_OR_SPACE)
     if "://" not in text.replace("\\", "/"):
         return None
@@ -47,6 +47,8 @@ def url_parts(url: str) -> tuple[str, str, str, str] | None:
     except ValueError:
         return None
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme in _SPECIAL:  # a browser decodes the host and drops its final dot: the same site
+        host = unquote(host).lower().removesuffix(".")
     if not scheme or not host:
         return None
     if port is not None and port != _DEFAULT_PORTS.get(scheme):

@@ -69,20 +69,23 @@ def parse_when(text: str) -> datetime:
     """An instant (ISO 8601 with an offset) or a plain date (``2026-01-31`` or ``20260131``:
     midnight UTC), for a person's option; the error says in one phrase what was wrong."""
     stripped = text.strip()
-    if _DATE.match(stripped):
+    day: date | None = None
+    if ":" not in stripped:  # no time of day: a date (2026-01-31, 20260131, 2026-W10, 2026-060)
         try:
             day = date.fromisoformat(stripped)
         except ValueError:
-            raise ValueError(f"{stripped!r} is not a date of the calendar; expected {_WANTED}") from None
+            if _DATE.match(stripped):
+                raise ValueError(f"{stripped!r} is not a date of the calendar; expected {_WANTED}") from None
+    if day is not None:
         when = datetime(day.year, day.month, day.day, tzinfo=UTC)
         if not EARLIEST <= when < LATEST:
-            raise ValueError(f"{stripped} is outside the supported range, {RANGE}")
+            raise ValueError(f"{stripped!r} is outside the supported range, {RANGE}")
         return when
     try:
         return parse_instant(stripped)
     except ValueError as e:
         if "outside the supported range" in str(e):
-            raise ValueError(f"{stripped} is outside the supported range, {RANGE}") from None
+            raise ValueError(f"{stripped!r} is outside the supported range, {RANGE}") from None
         if "needs a UTC offset" in str(e):
             raise ValueError(f"{stripped!r} has no UTC offset: add Z or +01:00, or give a date") from None
         raise ValueError(f"{stripped!r} is not a time; expected {_WANTED}") from None

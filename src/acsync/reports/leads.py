@@ -105,7 +105,7 @@ def segments(
         rows.append(
             {
                 "segment": name or "(below every band)",
-                "min": low,
+                "min": int(low) if low is not None and float(low).is_integer() else low,  # 30, not 30.0
                 "contacts": now_counts[name],
                 "share": share(now_counts[name], len(now_values)),
                 f"contacts_{days}d_ago": then_counts[name],
