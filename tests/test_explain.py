@@ -369,3 +369,24 @@ def test_history_does_not_give_the_expiry_of_an_award_a_reset_wiped_as_a_cause(s
         10,
         "Visit +10 (https://x/35); Quiet: episode ended by new activity",
     )
+
+
+def test_history_names_a_penalty_the_floor_swallowed_whole(store: Store) -> None:
+    """At the floor already, a penalty changes no point, yet its episode's tag comes: the row says
+    why (the penalty, floored) rather than only the tag."""
+    cfg = settings(
+        {
+            "scores": [{"name": "lead_score", "floor": 0}],
+            "rules": [{"name": "Open", "on": "open", "points": 5, "expires_after": "5d"}],
+            "inactivity": [
+                {"name": "Quiet", "without": ["open"], "for": "10d", "points": -50, "tag": "Inaktiv"}
+            ],
+        }
+    )
+    load(store, cfg, [{"type": "open", "at": at(0).isoformat(), "campaign": "1"}], at(20))
+    got = [(r["score"], r["change"], r["cause"]) for r in history(store, cfg, at(-1), at(20))[1:]]
+    assert got == [
+        (5, 5, "Open +5 (campaign 1)"),
+        (0, -5, "Open +5 of 2026-01-01 expired (campaign 1)"),
+        (0, 0, "Quiet: inactivity episode began, -50, floored at 0; Inaktiv added"),
+    ]

@@ -68,7 +68,9 @@ def contact_history(
         new = stepped.get(t, value)
         if new == value and not changed:
             continue
-        causes = causes_at(entries, sdef, when, about, ruleset) if new != value else []
+        causes = causes_at(entries, sdef, when, about, ruleset)
+        if new == value:  # tags alone changed: what happened then, held by a floor or cap; no decay
+            causes = [c for c in causes if not c.startswith("decay of ")]
         causes += [  # an episode the score's causes do not name: the rule behind a tag change
             c
             for rule, c in episode_changes(entries, when)
