@@ -53,6 +53,7 @@ BLOG = "https://*.example.com/blog/*"
         (BLOG, "https://www.exa%6Dple.com/blog/a", True),  # the host percent-decoded
         (BLOG, "https://www.example.com./blog/a", True),  # its final dot dropped
         (BLOG, "https://evil.com%2F.example.com/blog/a", False),  # decoded, not a subdomain
+        ("http://good.com*", "http://good.com%2fevil.com/", False),  # a browser refuses that host
         # without `://`: the URL up to its query, `*` as in the shell
         ("*/blog/*", "https://x.org/en/blog/a", True),
         ("*/blog/*", "https://evil.com/?r=/blog/x", False),

@@ -28,6 +28,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SPECIAL = {"http", "https", "ws", "wss", "ftp"}  # WHATWG's special schemes: ``\`` is ``/`` there
 _TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 _C0_OR_SPACE = "".join(map(chr, range(33)))
+_FORBIDDEN_IN_HOST = re.compile(r"[\x00-\x20/\\@:?#%<>\[\]^|]")
 _DOT, _DOTDOT = {".", "%2e"}, {"..", ".%2e", "%2e.", "%2e%2e"}
 
 
@@ -49,6 +50,8 @@ def url_parts(url: str) -> tuple[str, str, str, str] | None:
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
     if scheme in _SPECIAL:  # a browser decodes the host and drops its final dot: the same site
         host = unquote(host).lower().removesuffix(".")
+        if _FORBIDDEN_IN_HOST.search(host):  # good.com%2fevil.com: a browser refuses the URL
+            return None
     if not scheme or not host:
         return None
     if port is not None and port != _DEFAULT_PORTS.get(scheme):

@@ -23,17 +23,25 @@ _ONE_DIGIT_HOUR = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ])(\d)(:\d{2}.*)$")
 _UTC_WORD = re.compile(r"\s*(UTC|GMT)$", re.IGNORECASE)  # ``2026-03-01 09:30:00 UTC``
 
 
+class NoOffset(ValueError):
+    """A time of day without a UTC offset (and no zone to read it in)."""
+
+
+class OutOfRange(ValueError):
+    """An instant outside ``[EARLIEST, LATEST)``."""
+
+
 def utc(t: datetime) -> datetime:
     """Normalise an aware datetime to UTC whole seconds; reject naive ones."""
     if t.tzinfo is None or t.utcoffset() is None:
-        raise ValueError("a time needs a UTC offset, e.g. 2026-03-01T09:30:00Z or +01:00")
+        raise NoOffset("a time needs a UTC offset, e.g. 2026-03-01T09:30:00Z or +01:00")
     return t.astimezone(UTC).replace(microsecond=0)
 
 
 def in_range(t: datetime) -> datetime:
     """``t`` when it lies in the supported range; else ValueError naming the range."""
     if not EARLIEST <= t < LATEST:
-        raise ValueError(f"{t.isoformat()} is outside the supported range, {RANGE}")
+        raise OutOfRange(f"{t.isoformat()} is outside the supported range, {RANGE}")
     return t
 
 
@@ -58,7 +66,7 @@ def parse_instant(text: str, zone: tzinfo | None = None) -> datetime:
     try:
         return in_range(utc(t))
     except OverflowError:  # year 1 or 9999 with an offset that crosses the end of the calendar
-        raise ValueError(f"{stripped!r} is outside the supported range, {RANGE}") from None
+        raise OutOfRange(f"{stripped!r} is outside the supported range, {RANGE}") from None
 
 
 _DATE = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")  # 2026-01-31 or 20260131
@@ -70,24 +78,21 @@ def parse_when(text: str) -> datetime:
     midnight UTC), for a person's option; the error says in one phrase what was wrong."""
     stripped = text.strip()
     day: date | None = None
-    if ":" not in stripped:  # no time of day: a date (2026-01-31, 20260131, 2026-W10, 2026-060)
+    if ":" not in stripped:  # no time of day: a date (2026-01-31, 20260131, 2026-W10)
         try:
             day = date.fromisoformat(stripped)
         except ValueError:
             if _DATE.match(stripped):
                 raise ValueError(f"{stripped!r} is not a date of the calendar; expected {_WANTED}") from None
-    if day is not None:
-        when = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        if not EARLIEST <= when < LATEST:
-            raise ValueError(f"{stripped!r} is outside the supported range, {RANGE}")
-        return when
     try:
-        return parse_instant(stripped)
-    except ValueError as e:
-        if "outside the supported range" in str(e):
-            raise ValueError(f"{stripped!r} is outside the supported range, {RANGE}") from None
-        if "needs a UTC offset" in str(e):
-            raise ValueError(f"{stripped!r} has no UTC offset: add Z or +01:00, or give a date") from None
+        return (
+            in_range(datetime(day.year, day.month, day.day, tzinfo=UTC)) if day else parse_instant(stripped)
+        )
+    except OutOfRange:
+        raise ValueError(f"{stripped!r} is outside the supported range, {RANGE}") from None
+    except NoOffset:
+        raise ValueError(f"{stripped!r} has no UTC offset: add Z or +01:00, or give a date") from None
+    except ValueError:
         raise ValueError(f"{stripped!r} is not a time; expected {_WANTED}") from None
 
 

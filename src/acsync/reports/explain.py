@@ -33,9 +33,6 @@ COUNTS, EXPIRED, WIPED, PENDING, OVER_LIMIT, ENDED = (
 )
 
 
-when = human  # an instant for people: ``2026-03-01 09:30 UTC``
-
-
 def explain(conn: sqlite3.Connection, ruleset: Ruleset, contact: ContactInfo, at: datetime) -> dict[str, Any]:
     """The DESIGN §7 shape (contact, instant, scores, entries) with each entry's status and
     reason, the refused events, the totals per score and the wanted tags (names, and why)."""
@@ -103,35 +100,35 @@ def _why(e: Entry, counts: bool, value: float, at: datetime, resets: list[Entry]
     """(status, reason in words) of one ledger entry at ``at``."""
     if e.awarded_at > at:
         if e.kind == AWARD:
-            return PENDING, f"pending until {when(e.awarded_at)}"
-        return PENDING, f"pending until {when(e.awarded_at)}, when the inactivity episode starts"
+            return PENDING, f"pending until {human(e.awarded_at)}"
+        return PENDING, f"pending until {human(e.awarded_at)}, when the inactivity episode starts"
     if e.kind == RESET:
         if e.ends_at is not None and e.ends_at <= at:
             return (
                 ENDED,
-                f"reset on {when(e.awarded_at)}; the episode ended on {when(e.ends_at)} "
+                f"reset on {human(e.awarded_at)}; the episode ended on {human(e.ends_at)} "
                 "(what it wiped stays wiped)",
             )
         if e.ref == DYNAMIC_RESET:
             return (
                 COUNTS,
-                f"reset on {when(e.awarded_at)}: points that expire or decay, awarded before it, "
+                f"reset on {human(e.awarded_at)}: points that expire or decay, awarded before it, "
                 "no longer count",
             )
-        return COUNTS, f"reset on {when(e.awarded_at)}: everything awarded before it no longer counts"
+        return COUNTS, f"reset on {human(e.awarded_at)}: everything awarded before it no longer counts"
     if e.kind == FLAG:
         if e.ends_at is not None and e.ends_at <= at:
-            return ENDED, f"tag only; the episode ended on {when(e.ends_at)}"
+            return ENDED, f"tag only; the episode ended on {human(e.ends_at)}"
         return COUNTS, f"tag only: {e.tag} wanted while the episode lasts" if e.tag else "tag only"
     by = _wiped_by(e, resets) if not counts else None
     if by is not None:
-        return WIPED, f"wiped by the reset of {by.rule} on {when(by.awarded_at)}"
+        return WIPED, f"wiped by the reset of {by.rule} on {human(by.awarded_at)}"
     if e.expires_at is not None and e.expires_at <= at:
         if e.kind == PENALTY and e.ends_at is not None and e.expires_at == e.ends_at:
-            return EXPIRED, f"the episode ended on {when(e.ends_at)}"
-        return EXPIRED, f"expired on {when(e.expires_at)}"
+            return EXPIRED, f"the episode ended on {human(e.ends_at)}"
+        return EXPIRED, f"expired on {human(e.expires_at)}"
     if e.kind == PENALTY and e.expires_at is not None:
-        return COUNTS, f"counts while the episode lasts, until {when(e.expires_at)}"
+        return COUNTS, f"counts while the episode lasts, until {human(e.expires_at)}"
     if e.kind == PENALTY:
         return COUNTS, "counts until the next qualifying activity ends the episode"
     parts = ["counts"]
@@ -140,7 +137,7 @@ def _why(e: Entry, counts: bool, value: float, at: datetime, resets: list[Entry]
             f"decayed to {fixed(value, 1)} of {number(e.points)} (half-life {duration(e.half_life)})"
         )
     if e.expires_at is not None:
-        parts.append(f"until {when(e.expires_at)}")
+        parts.append(f"until {human(e.expires_at)}")
     return COUNTS, ", ".join(parts)
 
 
@@ -192,20 +189,20 @@ def _limit(rule: Rule, ev: Event, awarded: list[tuple[datetime, str, str | None]
     before = [a for a in awarded if (a[0], a[1]) <= (ev.at, ev.key)]
     if rule.once and awarded:
         first = awarded[0]
-        return f"over the limit: once per contact, used up by the award of {when(first[0])}", [first[1]]
+        return f"over the limit: once per contact, used up by the award of {human(first[0])}", [first[1]]
     if rule.once_per is not None:
         value = getattr(ev, rule.once_per)
         same = [a for a in before if a[2] == value]
         if same:
             return (
                 f"over the limit: once per {rule.once_per} ({value}), "
-                f"used up by the award of {when(same[0][0])}",
+                f"used up by the award of {human(same[0][0])}",
                 [same[0][1]],
             )
     if rule.max_count is not None and rule.max_within is not None:
         start = rule.max_within.before(ev.at)
         window = [a for a in before if a[0] > start]
-        dates = ", ".join(when(a[0]) for a in window)
+        dates = ", ".join(human(a[0]) for a in window)
         return (
             f"over the max limit: {rule.max_count} within {rule.max_within}, "
             f"used up by the awards of {dates}",

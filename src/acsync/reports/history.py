@@ -142,6 +142,8 @@ def _wiped_before(e: Entry, resets: Sequence[Entry], t: datetime) -> bool:
 
 def _bounds(mine: Sequence[Entry], sdef: ScoreDef, t: datetime) -> str:
     """How the floor or the cap shaped the change at ``t``, in words (``""``: they did not)."""
+    if sdef.floor is None and sdef.cap is None:
+        return ""
     after, before = raw_score(mine, t), raw_score(mine, t - _INSTANT)
     out = []
     if sdef.cap is not None and after > sdef.cap:

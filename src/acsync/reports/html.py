@@ -460,16 +460,12 @@ def _by_rule(inactive: Report) -> str:
     return f"<ul>{items}</ul>"
 
 
-def _pct(x: Any) -> str:
-    return share(x)
-
-
 def _quality(q: dict[str, Any], colours: dict[str, str]) -> str:
     """The verdict, the gains curve and conversion per segment (with its Wilson interval)."""
     top = q["deciles"][0]
     cards = [
         ("AUC", "-" if q["auc"] is None else f"{q['auc']:.2f}"),
-        ("base rate", _pct(q["base_rate"])),
+        ("base rate", share(q["base_rate"])),
         ("top decile lift", "-" if top["lift"] is None else f"{top['lift']:.1f}×"),
         ("samples", f"{q['samples']:,}"),
     ]
@@ -545,7 +541,7 @@ def _segment_rates(segments: list[dict[str, Any]], base: float | None, colours: 
             f"<title>{s['converted']:,} of {s['contacts']:,}</title></rect>"
             f"<line x1='{left + span * lo / peak:.1f}' x2='{left + span * hi / peak:.1f}' y1='{mid}' "
             f"y2='{mid}' stroke='{INK}'></line>"
-            + _text(left + span * hi / peak + 4, y + 14, _pct(s["rate"]), "start")
+            + _text(left + span * hi / peak + 4, y + 14, share(s["rate"]), "start")
         )
     if base:
         bx = left + span * base / peak

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from acsync.output import TABLE_ROWS, cell, render_rows
+from acsync.output import TABLE_ROWS, render_rows
 
 
 @dataclass
@@ -15,14 +15,6 @@ class Report:
     rows: list[dict[str, Any]] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)  # column → output.SHARE or output.FRACTION
     limit: int = TABLE_ROWS  # rows a table shows (CSV and JSON have them all)
-
-    def cells(self) -> list[list[Any]]:
-        """Every row's values in column order (``render_table`` and ``render_csv`` format them)."""
-        return [[r.get(h) for h in self.headers] for r in self.rows]
-
-    def people(self) -> list[list[str]]:
-        """Every row as a table shows it (see ``acsync.output``)."""
-        return [[cell(r.get(h), self.kinds.get(h)) for h in self.headers] for r in self.rows]
 
     def render(self, fmt: str) -> str:
         """``table`` (at most ``limit`` rows, then a note), ``csv`` or ``json``."""
