@@ -42,6 +42,7 @@ class Running:
     """``acsync run`` in a child process; its JSON log lines collected as they come."""
 
     def __init__(self, db: Path, sandbox_url: str, **extra_env: str) -> None:
+        self.db = db
         env = {k: v for k, v in os.environ.items() if not k.startswith("ACSYNC_")}
         env.update(
             {
@@ -55,6 +56,7 @@ class Running:
                 "ACSYNC_SCHEDULE__PUSH": "0.5",
                 "ACSYNC_SCHEDULE__SYNC": "30",
                 "ACSYNC_PUSH__POLL_INTERVAL": "0.2",
+                "ACSYNC_PUSH__RETRY_AFTER": "1s",  # a write that failed under load is due again soon
                 **extra_env,
             }
         )
@@ -137,13 +139,24 @@ def _inbox_done(db: Path) -> bool:
         return bool(store.conn.execute("SELECT count(*) FROM inbox WHERE status = 'new'").fetchone()[0] == 0)
 
 
+def _outbox(db: Path) -> list[tuple[object, ...]]:
+    """What is left to write, and why (for a time-out's message)."""
+    with Store.open(db) as store:
+        return store.conn.execute(
+            "SELECT kind, name, value, attempts, next_attempt_at, dead, last_error FROM outbox LIMIT 12"
+        ).fetchall()
+
+
 def _wait(pred: Callable[[], bool], timeout: float = 60, daemon: Running | None = None) -> None:
     """Until ``pred`` holds; on a time-out, the daemon's last log lines say why."""
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() >= deadline:
             lines = [] if daemon is None else daemon.seen[-12:] + list(daemon.lines.queue)[-12:]
-            raise AssertionError(f"condition not reached in {timeout:g}s; the daemon logged: {lines}")
+            raise AssertionError(
+                f"condition not reached in {timeout:g}s; the daemon logged: {lines}; "
+                f"the outbox holds: {_outbox(daemon.db) if daemon is not None else '?'}"
+            )
         time.sleep(0.1)
 
 
